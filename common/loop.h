@@ -27,7 +27,12 @@ void loop_free(struct loop *l);                 /* NULL is a no-op */
 
 uint64_t loop_now(struct loop *l);
 
-/* Watches fd for events (POLLIN | POLLOUT); one watch per fd. */
+/* Watches fd for events (POLLIN | POLLOUT); one watch per fd.  The caller
+ * keeps owning fd.  Returns 0, ERR_INVAL (fd < 0, cb NULL), ERR_DUP (fd
+ * already watched) or ERR_NOMEM.  Safe inside callbacks: a watch added
+ * there is polled from the next round.  An fd closed without loop_fd_del()
+ * gets one callback with POLLNVAL and is then dropped.  loop_fd_events()
+ * returns 0 or ERR_NOTFOUND. */
 int loop_fd_add(struct loop *l, int fd, short events, loop_fd_fn cb, void *ctx) LL_MUST_CHECK;
 int loop_fd_events(struct loop *l, int fd, short events);  /* change the mask */
 void loop_fd_del(struct loop *l, int fd);       /* safe inside callbacks */
@@ -37,7 +42,10 @@ void loop_fd_del(struct loop *l, int fd);       /* safe inside callbacks */
 uint64_t loop_timer_at(struct loop *l, uint64_t when_ms, loop_timer_fn cb, void *ctx);
 void loop_timer_cancel(struct loop *l, uint64_t id);
 
-/* Delivers signo as a loop event (SIGTERM, SIGINT, SIGHUP, SIGUSR1, ...). */
+/* Delivers signo as a loop event (SIGTERM, SIGINT, SIGHUP, SIGUSR1, ...):
+ * the handler only writes to a self-pipe; cb runs from loop_run_once().
+ * One loop owns a signal at a time (the latest caller); loop_free()
+ * restores the previous disposition.  Returns 0, ERR_INVAL or ERR_IO. */
 int loop_signal(struct loop *l, int signo, loop_signal_fn cb, void *ctx) LL_MUST_CHECK;
 
 /*
@@ -46,7 +54,9 @@ int loop_signal(struct loop *l, int signo, loop_signal_fn cb, void *ctx) LL_MUST
  * again.  Returns the number of callbacks run, or a negative enum err.
  */
 int loop_run_once(struct loop *l, int max_wait_ms);
-/* Runs until loop_stop(). */
+/* Runs until loop_stop() (sticky: a stopped loop stays stopped, and
+ * loop_run_once() then no longer waits).  Calling loop_run_once() from a
+ * callback returns ERR_STATE. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);
 bool loop_stopped(struct loop *l);

@@ -1,8 +1,9 @@
 /*
  * err.h — Lifeline's one error convention.
  *
- * Functions return int: 0 on success or a negative enum err.  Byte movers
- * return ssize_t: a count, or a negative enum err.  Library codes
+ * Functions return int: 0 on success or an enum err value (all of which
+ * are negative: return ERR_INVAL, never -ERR_INVAL).  Byte movers
+ * return ssize_t: a count, or an enum err value.  Library codes
  * (sp_return, SQLITE_*, Z_*, libsodium's -1, errno) are translated inside
  * their wrapper only.  This lives in proto/ because proto/ may include
  * nothing from common/, and both layers share the codes.
