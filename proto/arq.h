@@ -73,14 +73,20 @@ struct arq;   /* opaque to callers; allocate arq_size() bytes (e.g. calloc) */
 /* Bytes to allocate for a struct arq (it holds fixed windows). */
 size_t arq_size(void);
 
-/* Initialises a zeroed or reused block of arq_size() bytes. */
+/* Initialises a zeroed or reused block of arq_size() bytes; cfg and cb are
+ * copied, ctx is passed to the callbacks (any of which may be NULL).
+ * Returns 0, ERR_INVAL for NULL a or cfg, ERR_CONFIG for a zero rate or
+ * epoch, an mss outside ARQ_MSS_MIN..ARQ_MSS_MAX (0 = adaptive), an RTT
+ * over 600 s or a frame_overhead over 1024. */
 int arq_init(struct arq *a, const struct arq_config *cfg,
 	     const struct arq_callbacks *cb, void *ctx, uint64_t now_ms) LL_MUST_CHECK;
 
 /*
- * Queues one message.  Returns 0 and its id in *msg_id, -ERR_TOOBIG over
- * ARQ_MSG_MAX, -ERR_INVAL for an empty message, -ERR_FULL when the send
- * queue has no room (try after some are acknowledged).
+ * Queues one message (copied; the caller keeps msg).  Returns 0 and its id
+ * in *msg_id (ids count up from 1 per incarnation), ERR_TOOBIG over
+ * ARQ_MSG_MAX, ERR_INVAL for an empty message, ERR_FULL when the send
+ * queue has no room (try after some are acknowledged).  Error codes here
+ * and below are the (negative) enum err values.
  */
 int arq_send(struct arq *a, const uint8_t *msg, size_t len, uint64_t *msg_id) LL_MUST_CHECK;
 
@@ -93,12 +99,13 @@ int arq_input(struct arq *a, const uint8_t *content, size_t len, uint64_t now_ms
 
 /*
  * The next frame content to transmit at now_ms, written to out.  Returns
- * its length, 0 when nothing is due (ask arq_next_wakeup()), or -ERR_FULL
+ * its length, 0 when nothing is due (ask arq_next_wakeup()), or ERR_FULL
  * if cap < FRAME_CONTENT_MAX.
  */
 ssize_t arq_output(struct arq *a, uint64_t now_ms, uint8_t *out, size_t cap) LL_MUST_CHECK;
 
-/* When arq_output() may next have something to say; ARQ_NO_WAKEUP if idle. */
+/* When arq_output() may next have something to say (never before now_ms);
+ * ARQ_NO_WAKEUP if idle. */
 uint64_t arq_next_wakeup(const struct arq *a, uint64_t now_ms);
 
 /* The link came back after an outage: probe at once instead of waiting
