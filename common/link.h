@@ -11,6 +11,8 @@
  *   serial:/dev/ttyUSB0?baud=19200&flow=none|rtscts
  *        libserialport for real ports; pseudo-terminals (which libserialport
  *        refuses) and serial-over-IP bridges open with plain termios.
+ *        Defaults: baud=19200, flow=none.  Test/diagnostic option
+ *        driver=auto|termios|libserialport forces one code path.
  *   tcp:HOST:PORT            connect (reconnects with backoff)
  *   tcp-listen:[ADDR:]PORT   accept; each connection becomes a child link
  *                            handed to on_accept (the shore's fleet port)
@@ -63,16 +65,21 @@ struct link_stats {
 	uint64_t errors;        /* I/O errors seen */
 };
 
-/* Parses spec and starts opening (the first attempt is immediate). */
+/* Parses spec and starts opening: the first attempt runs on the next loop
+ * turn (a timer due now), so every state change reaches on_state.  Returns
+ * 0 with *out owned by the caller (free with link_close), ERR_INVAL for a
+ * bad spec (logged with its reason), ERR_NOMEM. */
 int link_open(struct link **out, const char *spec, struct loop *lp,
 	      const struct link_callbacks *cb, void *ctx) LL_MUST_CHECK;
 void link_close(struct link *l);                /* NULL is a no-op */
 void link_set_callbacks(struct link *l, const struct link_callbacks *cb, void *ctx);
 
 /*
- * Sends one unit.  Returns 0 when queued whole, -ERR_AGAIN when the
- * transmit buffer has no room (wait for on_writable), -ERR_CLOSED when the
- * link is down, -ERR_TOOBIG over link_mtu().
+ * Sends one unit.  Returns 0 when queued whole, ERR_AGAIN when the
+ * transmit buffer has no room (wait for on_writable), ERR_CLOSED when the
+ * link is down, ERR_TOOBIG over link_mtu(), ERR_INVAL for an empty unit,
+ * ERR_STATE on a tcp-listen link (codes are the negative enum err values).
+ * The bytes are copied; they leave when the fd is writable.
  */
 int link_send(struct link *l, const uint8_t *unit, size_t len) LL_MUST_CHECK;
 
@@ -81,6 +88,10 @@ size_t link_mtu(const struct link *l);          /* largest unit */
 size_t link_tx_pending(const struct link *l);   /* encoded bytes not yet written */
 const char *link_name(const struct link *l);    /* the spec, or peer address */
 const struct link_stats *link_get_stats(const struct link *l);
+
+/* Tests and diagnosis: the reopen backoff range (min doubles up to max);
+ * applies from the next scheduled retry. */
+void link_set_backoff(struct link *l, uint64_t min_ms, uint64_t max_ms);
 
 /* Validates a spec without opening it; on error writes a reason to why. */
 int link_spec_check(const char *spec, char *why, size_t why_cap) LL_MUST_CHECK;
