@@ -1,0 +1,73 @@
+#!/bin/sh
+# make bench — Lifeline's benchmarks.  Figures, not tests: they print what
+# was measured and write $BUILD/bench.json; nothing here passes or fails on
+# speed.  Each figure's exact command is printed with it.
+#
+#   BUILD            build folder (argument 1, default build)
+#   BENCH_BYTES      bytes per linktest run (default 20000: > 60 s at 2400 bit/s)
+#   CORPUS           benchmark corpus folder (default ../shared/corpus)
+set -eu
+BUILD=${1:-build}
+BYTES=${BENCH_BYTES:-20000}
+CORPUS=${CORPUS:-../shared/corpus}
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT INT TERM
+
+json="$BUILD/bench.json"
+echo "{" > "$json.tmp"
+first=1
+emit() { # name value
+    if [ $first -eq 0 ]; then echo "," >> "$json.tmp"; fi
+    first=0
+    printf '  "%s": %s' "$1" "$2" >> "$json.tmp"
+    printf '%-32s %s\n' "$1" "$2"
+}
+
+# Waits (bounded) until a file contains a string.
+wait_for() { # file needle seconds
+    i=0
+    while ! grep -q "$2" "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt $(($3 * 10)) ] && { echo "bench: timed out waiting for '$2' in $1" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+# linktest over satsim ptys at 2400 bit/s, 750 ms each way (1.5 s RTT).
+goodput() { # name satsim-impairment-args...
+    name=$1; shift
+    "$BUILD/satsim" --a "pty:$tmp/a" --b "pty:$tmp/b" --rate 2400 --latency 750 --seed 1 "$@" \
+        > "$tmp/sat.log" 2>&1 &
+    sat=$!
+    wait_for "$tmp/sat.log" "satsim: ready" 10
+    "$BUILD/linktest" recv "serial:$tmp/b" --out "$tmp/out.bin" --rate 2400 --rtt 1500 \
+        > "$tmp/recv.log" 2>&1 &
+    rcv=$!
+    echo "  \$ satsim --a pty:A --b pty:B --rate 2400 --latency 750 --seed 1 $*"
+    echo "  \$ linktest send serial:A --bytes $BYTES --rate 2400 --rtt 1500   (recv on B)"
+    "$BUILD/linktest" send "serial:$tmp/a" --bytes "$BYTES" --rate 2400 --rtt 1500 \
+        --save "$tmp/in.bin" > "$tmp/send.log" 2>&1
+    wait $rcv
+    kill -TERM $sat; wait $sat || true
+    cmp -s "$tmp/in.bin" "$tmp/out.bin" || { echo "bench: $name transfer not byte-exact" >&2; exit 1; }
+    line=$(grep goodput_bps= "$tmp/recv.log")
+    echo "  recv: $line"
+    echo "  send: $(grep goodput_bps= "$tmp/send.log")"
+    ratio=$(echo "$line" | sed 's/.*ratio=\([0-9.]*\).*/\1/')
+    emit "$name" "$ratio"
+}
+
+echo "== link goodput (linktest over satsim)"
+goodput goodput_ratio_clean
+goodput goodput_ratio_impaired --ber 1e-5 --loss 0.02
+
+if [ -x "$BUILD/lifeline-bench" ] && [ -d "$CORPUS" ]; then
+    echo "== bytes on air (lifeline-bench)"
+    "$BUILD/lifeline-bench" all --corpus-dir "$CORPUS" --json "$tmp/bytes.json"
+    # Merge the per-figure lines printed as NAME VALUE.
+    while read -r k v; do emit "$k" "$v"; done < "$tmp/bytes.json"
+fi
+
+printf '\n}\n' >> "$json.tmp"
+mv "$json.tmp" "$json"
+echo "written $json"
