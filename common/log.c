@@ -95,6 +95,7 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
+__attribute__((format(printf, 2, 0)))
 static void log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
