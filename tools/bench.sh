@@ -4,11 +4,15 @@
 # speed.  Each figure's exact command is printed with it.
 #
 #   BUILD            build folder (argument 1, default build)
-#   BENCH_BYTES      bytes per linktest run (default 20000: > 60 s at 2400 bit/s)
+#   BENCH_BYTES      bytes of the clean linktest run (default 20000: > 60 s at 2400 bit/s)
+#   BENCH_BYTES_IMPAIRED  bytes of the impaired run (default 60000: about 5 min,
+#                    since a 60 s window holds only ~11 loss bursts and single
+#                    windows scatter by several points)
 #   CORPUS           benchmark corpus folder (default ../shared/corpus)
 set -eu
 BUILD=${1:-build}
 BYTES=${BENCH_BYTES:-20000}
+BYTES_IMPAIRED=${BENCH_BYTES_IMPAIRED:-60000}
 CORPUS=${CORPUS:-../shared/corpus}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT INT TERM
@@ -34,8 +38,8 @@ wait_for() { # file needle seconds
 }
 
 # linktest over satsim ptys at 2400 bit/s, 750 ms each way (1.5 s RTT).
-goodput() { # name satsim-impairment-args...
-    name=$1; shift
+goodput() { # name bytes satsim-impairment-args...
+    name=$1; bytes=$2; shift 2
     "$BUILD/satsim" --a "pty:$tmp/a" --b "pty:$tmp/b" --rate 2400 --latency 750 --seed 1 "$@" \
         > "$tmp/sat.log" 2>&1 &
     sat=$!
@@ -44,8 +48,8 @@ goodput() { # name satsim-impairment-args...
         > "$tmp/recv.log" 2>&1 &
     rcv=$!
     echo "  \$ satsim --a pty:A --b pty:B --rate 2400 --latency 750 --seed 1 $*"
-    echo "  \$ linktest send serial:A --bytes $BYTES --rate 2400 --rtt 1500   (recv on B)"
-    "$BUILD/linktest" send "serial:$tmp/a" --bytes "$BYTES" --rate 2400 --rtt 1500 \
+    echo "  \$ linktest send serial:A --bytes $bytes --rate 2400 --rtt 1500   (recv on B)"
+    "$BUILD/linktest" send "serial:$tmp/a" --bytes "$bytes" --rate 2400 --rtt 1500 \
         --save "$tmp/in.bin" > "$tmp/send.log" 2>&1
     wait $rcv
     kill -TERM $sat; wait $sat || true
@@ -58,8 +62,8 @@ goodput() { # name satsim-impairment-args...
 }
 
 echo "== link goodput (linktest over satsim)"
-goodput goodput_ratio_clean
-goodput goodput_ratio_impaired --ber 1e-5 --loss 0.02
+goodput goodput_ratio_clean "$BYTES"
+goodput goodput_ratio_impaired "$BYTES_IMPAIRED" --ber 1e-5 --loss 0.02
 
 if [ -x "$BUILD/lifeline-bench" ] && [ -d "$CORPUS" ]; then
     echo "== bytes on air (lifeline-bench)"
