@@ -61,15 +61,29 @@ goodput() { # name bytes satsim-impairment-args...
     emit "$name" "$ratio"
 }
 
-echo "== link goodput (linktest over satsim)"
-goodput goodput_ratio_clean "$BYTES"
-goodput goodput_ratio_impaired "$BYTES_IMPAIRED" --ber 1e-5 --loss 0.02
+[ -z "${BENCH_SKIP_LINK:-}" ] && echo "== link goodput (linktest over satsim)"
+[ -z "${BENCH_SKIP_LINK:-}" ] && goodput goodput_ratio_clean "$BYTES"
+[ -z "${BENCH_SKIP_LINK:-}" ] && goodput goodput_ratio_impaired "$BYTES_IMPAIRED" --ber 1e-5 --loss 0.02
 
-if [ -x "$BUILD/lifeline-bench" ] && [ -d "$CORPUS" ]; then
-    echo "== bytes on air (lifeline-bench)"
-    "$BUILD/lifeline-bench" all --corpus-dir "$CORPUS" --json "$tmp/bytes.json"
-    # Merge the per-figure lines printed as NAME VALUE.
-    while read -r k v; do emit "$k" "$v"; done < "$tmp/bytes.json"
+# Bytes on air through the real encoder (lifeline-bench bytes).
+field() { echo " $1" | sed "s/.* $2=\([0-9.]*\).*/\1/"; }
+if [ -f "$CORPUS/sms_en_dev.jsonl" ]; then
+    echo "== bytes on air (lifeline-bench bytes, corpus $CORPUS)"
+    run() { echo "  \$ lifeline-bench bytes $*" >&2; "$BUILD/lifeline-bench" bytes "$@"; }
+    exec 3>&2 2>&1
+    l=$(run --corpus "$CORPUS/sms_en_dev.jsonl" --lone 100); echo "  $l"
+    emit onair_lone_100B_bytes "$(field "$l" onair_bytes)"
+    l=$(run --corpus "$CORPUS/sms_en_dev.jsonl" --batch 10); echo "  $l"
+    emit onair_ratio_sms_batch10 "$(field "$l" ratio)"
+    emit deflate_ratio_sms_batch10 "$(field "$l" deflate_ratio)"
+    sum=0
+    for lang in mya khm lao tha; do
+        l=$(run --corpus "$CORPUS/udhr/$lang.jsonl" --batch 1); echo "  $lang: $l"
+        sum=$(echo "$sum $(field "$l" ratio)" | awk '{print $1 + $2}')
+    done
+    emit onair_ratio_udhr_sea "$(echo "$sum" | awk '{printf "%.3f", $1 / 4}')"
+else
+    echo "bench: no corpus at $CORPUS; set CORPUS=DIR to measure bytes on air" >&2
 fi
 
 printf '\n}\n' >> "$json.tmp"
