@@ -54,7 +54,10 @@ DAEMONS    := $(patsubst %.c,$(BUILD)/%,$(notdir $(wildcard vessel/vesseld.c ves
 RUNNER     := $(BUILD)/lifeline-tests
 SHIMS      := $(patsubst tests/shim/%.c,$(BUILD)/%.so,$(SHIM_SRC))
 
-.PHONY: all deps test unit sanitize valgrind fuzz bench clean layering check-deps
+.PHONY: all deps test unit sanitize valgrind fuzz fuzz-bins bench clean layering
+# Keep object files of tools: make would otherwise delete them as
+# intermediates after every build (and rebuild them next time).
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/config.mk $(TOOLS) $(DAEMONS)
