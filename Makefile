@@ -14,7 +14,7 @@ CC           ?= cc
 FUZZ_SECONDS ?= 60
 VERSION      := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS      := libserialport zlib sqlite3 libsodium
+PKGS      := libserialport zlib sqlite3 libsodium libcurl libmicrohttpd
 TEST_PKGS := cunit
 
 # Flags from pkg-config, cached by the dependency check (see config.mk below).

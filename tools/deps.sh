@@ -9,7 +9,8 @@
 set -eu
 
 PKGS="build-essential pkg-config libserialport-dev zlib1g-dev libsqlite3-dev
-libsodium-dev libcunit1-dev clang libclang-rt-14-dev"
+libsodium-dev libcunit1-dev clang libclang-rt-14-dev libcurl4-openssl-dev
+libmicrohttpd-dev python3 python3-aiosmtpd"
 
 missing=""
 for p in $PKGS; do
