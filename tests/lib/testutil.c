@@ -270,6 +270,11 @@ int tu_kill_wait(pid_t pid, int sig, int timeout_ms)
 
 bool tu_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
 {
+	return tu_wait_until_every(cond, arg, timeout_ms, TU_COND_INTERVAL_MS);
+}
+
+bool tu_wait_until_every(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms)
+{
 	uint64_t deadline = deadline_of(timeout_ms);
 	for (;;) {
 		if (cond(arg))
@@ -277,7 +282,7 @@ bool tu_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
 		int left = remaining_ms(deadline, timeout_ms);
 		if (left == 0)
 			return cond(arg);
-		int step = left < 0 || left > TU_COND_INTERVAL_MS ? TU_COND_INTERVAL_MS : left;
+		int step = left < 0 || left > interval_ms ? interval_ms : left;
 		poll(NULL, 0, step);
 	}
 }

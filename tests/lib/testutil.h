@@ -88,6 +88,9 @@ int tu_kill_wait(pid_t pid, int sig, int timeout_ms);
  * checked once more at the deadline.
  */
 bool tu_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+/* The same, re-checking every interval_ms (>= 1): for conditions that cost
+ * something to ask, such as a daemon's status over its control socket. */
+bool tu_wait_until_every(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms);
 
 /*
  * Waits until path exists (following symlinks: a symlink to a pty counts
