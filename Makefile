@@ -54,7 +54,7 @@ DAEMONS    := $(patsubst %.c,$(BUILD)/%,$(notdir $(wildcard vessel/vesseld.c ves
 RUNNER     := $(BUILD)/lifeline-tests
 SHIMS      := $(patsubst tests/shim/%.c,$(BUILD)/%.so,$(SHIM_SRC))
 
-.PHONY: all deps test unit sanitize valgrind fuzz fuzz-bins bench clean layering
+.PHONY: install all deps test unit sanitize valgrind fuzz fuzz-bins bench clean layering
 # Keep object files of tools: make would otherwise delete them as
 # intermediates after every build (and rebuild them next time).
 .SECONDARY:
@@ -189,6 +189,31 @@ layering:
 	        grep -nE '#include *"shore/' vessel/*.[ch] 2>/dev/null; \
 	        grep -nE '#include *"vessel/' shore/*.[ch] 2>/dev/null); \
 	 if [ -n "$$bad" ]; then echo "layering violated:"; echo "$$bad"; exit 1; fi
+
+# ---- install ---------------------------------------------------------------
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc/lifeline
+BINDIR     := $(PREFIX)/bin
+SBINDIR    := $(PREFIX)/sbin
+MANDIR     := $(PREFIX)/share/man
+DOCDIR     := $(PREFIX)/share/doc/lifeline
+UNITDIR    := $(PREFIX)/lib/systemd/system
+USER_PROGS := vesselctl shorectl satsim linktest lifeline-keygen lifeline-verify lifeline-inspect
+MANPAGES   := $(wildcard tools/man/*.[18])
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	for p in $(USER_PROGS); do [ ! -e $(BUILD)/$$p ] || install -m 0755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/; done
+	for p in vesseld shored; do [ ! -e $(BUILD)/$$p ] || install -m 0755 $(BUILD)/$$p $(DESTDIR)$(SBINDIR)/; done
+	for f in $(wildcard vessel/*.sample shore/*.sample) README.md proto/PROTOCOL.md; do \
+	  install -m 0644 $$f $(DESTDIR)$(DOCDIR)/; done
+	for u in tools/systemd/*.service; do \
+	  sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	@echo "installed under $(DESTDIR)$(PREFIX); next: useradd --system --home /var/lib/lifeline lifeline,"
+	@echo "copy a sample from $(DOCDIR) to $(SYSCONFDIR)/, then systemctl enable --now vesseld (or shored)"
 
 clean:
 	rm -rf build
