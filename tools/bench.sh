@@ -65,8 +65,14 @@ goodput() { # name bytes satsim-impairment-args...
 [ -z "${BENCH_SKIP_LINK:-}" ] && goodput goodput_ratio_clean "$BYTES"
 [ -z "${BENCH_SKIP_LINK:-}" ] && goodput goodput_ratio_impaired "$BYTES_IMPAIRED" --ber 1e-5 --loss 0.02
 
-# Bytes on air through the real encoder (lifeline-bench bytes).
+# Bytes on air through the real encoder (lifeline-bench bytes), then the
+# text-only compression ratios (lifeline-bench text).
 field() { echo " $1" | sed "s/.* $2=\([0-9.]*\).*/\1/"; }
+# "a=1 b=2 dict=0x10(en.1)" -> {"a": 1, "b": 2, "dict": "0x10(en.1)"}
+as_json() {
+    echo "$1" | sed -e 's/ /, /g' -e 's/\([a-z_]*\)=\([^,]*\)/"\1": \2/g' \
+        -e 's/"dict": \([^,]*\)$/"dict": "\1"/' -e 's/^/{/' -e 's/$/}/'
+}
 if [ -f "$CORPUS/sms_en_dev.jsonl" ]; then
     echo "== bytes on air (lifeline-bench bytes, corpus $CORPUS)"
     run() { echo "  \$ lifeline-bench bytes $*" >&2; "$BUILD/lifeline-bench" bytes "$@"; }
@@ -82,6 +88,24 @@ if [ -f "$CORPUS/sms_en_dev.jsonl" ]; then
         sum=$(echo "$sum $(field "$l" ratio)" | awk '{print $1 + $2}')
     done
     emit onair_ratio_udhr_sea "$(echo "$sum" | awk '{printf "%.3f", $1 / 4}')"
+
+    # Text-only ratios (PROTOCOL.md 7.4), each line kept whole as an object.
+    echo "== text only (lifeline-bench text, corpus $CORPUS)"
+    text_row() { # name args...
+        name=$1; shift
+        echo "  \$ lifeline-bench text $*" >&2
+        l=$("$BUILD/lifeline-bench" text "$@"); echo "  $l"
+        emit "$name" "$(as_json "$l")"
+    }
+    text_row text_sms_lone_100B --corpus "$CORPUS/sms_en_dev.jsonl" --lone 100
+    text_row text_sms_lone_all --corpus "$CORPUS/sms_en_dev.jsonl" --batch 1
+    text_row text_sms_batch10 --corpus "$CORPUS/sms_en_dev.jsonl" --batch 10
+    for lang in mya khm lao tha eng; do
+        text_row "text_udhr_$lang" --corpus "$CORPUS/udhr/$lang.jsonl" --batch 1
+    done
+    text_row text_udhr_shn_mya_dict --corpus "$CORPUS/udhr/shn.jsonl" --batch 1 --dict mya
+    text_row text_udhr_mnw_mya_dict --corpus "$CORPUS/udhr/mnw.jsonl" --batch 1 --dict mya
+    text_row text_udhr_vie_mixed_dict --corpus "$CORPUS/udhr/vie.jsonl" --batch 1 --dict mixed
 else
     echo "bench: no corpus at $CORPUS; set CORPUS=DIR to measure bytes on air" >&2
 fi

@@ -3,6 +3,8 @@
  * encoder.  A benchmark, not a test: it prints figures and never judges them.
  *
  *   lifeline-bench bytes --corpus FILE.jsonl [--batch N | --lone BYTES]
+ *   lifeline-bench text  --corpus FILE.jsonl [--batch N | --lone BYTES]
+ *                        [--dict ID|NAME|auto]
  *
  * Each corpus line is one JSON string (one message).  Messages become TEXT
  * records of one crew member, go into a bundle body (script transform, raw
@@ -24,11 +26,29 @@
  * of the same batches' texts concatenated, in the same run, for comparison.
  * The output is one line:
  *   messages=… text_bytes=… body_bytes=… bundle_bytes=… onair_bytes=… ack_bytes=…
- *   ratio=… deflate_ratio=… dict=ID(name)
+ *   ratio=… deflate_ratio=… dict=ID(name.version)
  * body_bytes and bundle_bytes are totals of the compressed plaintext bodies
- * and of the sealed bundles: the steps between text and air.
- * Exit status: 0, 1 on an unreadable corpus or an encoder failure (a bug),
- * 2 on bad usage.
+ * and of the sealed bundles: the steps between text and air.  ID is the
+ * method byte most sections carried.
+ *
+ * text mode measures the text alone (PROTOCOL.md 7.4), over the same
+ * messages and groups, a batch's messages joined with "\n" (counted in
+ * text_bytes).  Per group, through the project's own functions:
+ *   deflate            raw deflate level 9 of the UTF-8, no method byte;
+ *   transform          script_encode() alone (proto/script.h), no method byte;
+ *   transform_deflate  compress_block(COMPRESS_METHOD_DEFLATE) of the
+ *                      transformed text: method byte, stored fallback;
+ *   dict_ratio         compress_block() of the transformed text with the
+ *                      dictionary compress_pick_dict() picks for the UTF-8
+ *                      (or --dict: an id such as 0x11, a name such as mya,
+ *                      or auto), as proto/body.c does for a section.
+ * Each figure is output bytes / text_bytes summed over all groups:
+ *   messages=… text_bytes=… deflate=… transform=… transform_deflate=…
+ *   dict_ratio=… dict=ID(name.version)
+ * where ID is the dictionary picked for most groups.  A group over
+ * COMPRESS_INPUT_MAX after the transform is an encoder failure (exit 1).
+ * Exit status: 0, 1 on an unreadable corpus, text that is not UTF-8 or an
+ * encoder failure (a bug), 2 on bad usage.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,8 +61,10 @@
 #include "proto/arq.h"
 #include "proto/body.h"
 #include "proto/bundle.h"
+#include "proto/compress.h"
 #include "proto/dict.h"
 #include "proto/frame.h"
+#include "proto/script.h"
 #include "proto/varint.h"
 
 #define LINE_MAX_BYTES (1u << 20)
@@ -64,6 +86,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: lifeline-bench bytes --corpus FILE.jsonl [--batch N | --lone BYTES]\n"
+		"       lifeline-bench text --corpus FILE.jsonl [--batch N | --lone BYTES]\n"
+		"                           [--dict ID|NAME|auto]\n"
 		"  FILE.jsonl holds one JSON string per line (e.g. ../shared/corpus/sms_en_dev.jsonl).\n");
 }
 
@@ -366,45 +390,253 @@ static size_t send_bundle(struct bench *b, const struct msg *msgs, size_t n)
 	return (size_t)blen;
 }
 
-static size_t deflate_len(const struct msg *msgs, size_t n)
+/* ---- groups of messages --------------------------------------------------- */
+
+/* msgs[0..n) end to end, separated by sep if sep is not 0; *len gets the
+ * length.  The caller frees the result. */
+static uint8_t *join(const struct msg *msgs, size_t n, char sep, size_t *len)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
-		total += msgs[i].n;
-	uint8_t *in = malloc(total ? total : 1), *out = malloc(total + 1024);
-	if (!in || !out)
-		die("deflate", ERR_NOMEM);
+		total += msgs[i].n + (sep && i > 0);
+	uint8_t *p = malloc(total ? total : 1);
+	if (!p)
+		die("join", ERR_NOMEM);
 	size_t off = 0;
 	for (size_t i = 0; i < n; i++) {
-		memcpy(in + off, msgs[i].p, msgs[i].n);
+		if (sep && i > 0)
+			p[off++] = (uint8_t)sep;
+		memcpy(p + off, msgs[i].p, msgs[i].n);
 		off += msgs[i].n;
 	}
+	*len = total;
+	return p;
+}
+
+/* Raw deflate (level 9, no dictionary, no method byte) length of p[0..n). */
+static size_t deflate_len(const uint8_t *p, size_t n)
+{
+	size_t cap = deflateBound(NULL, (uLong)n);
+	uint8_t *out = malloc(cap);
+	if (!out)
+		die("deflate", ERR_NOMEM);
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	if (deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK)
 		die("deflateInit2", ERR_CRYPTO);
-	z.next_in = in;
-	z.avail_in = (uInt)total;
+	z.next_in = (Bytef *)p;
+	z.avail_in = (uInt)n;
 	z.next_out = out;
-	z.avail_out = (uInt)(total + 1024);
+	z.avail_out = (uInt)cap;
 	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
 		die("deflate", ERR_FULL);
 	size_t n_out = z.total_out;
 	deflateEnd(&z);
-	free(in);
 	free(out);
 	return n_out;
+}
+
+typedef void group_fn(void *ctx, const struct msg *msgs, size_t n);
+
+/* Calls fn for every group the options select: each message of length
+ * lone +- LONE_SLACK alone if lone, else consecutive runs of batch.
+ * Returns the number of messages passed. */
+static uint64_t for_each_group(const struct msg *msgs, size_t count, unsigned long batch,
+			       unsigned long lone, group_fn *fn, void *ctx)
+{
+	uint64_t messages = 0;
+	if (lone) {
+		for (size_t i = 0; i < count; i++) {
+			if (msgs[i].n + LONE_SLACK < lone || msgs[i].n > lone + LONE_SLACK)
+				continue;
+			fn(ctx, &msgs[i], 1);
+			messages++;
+		}
+		return messages;
+	}
+	for (size_t i = 0; i < count; i += batch) {
+		size_t n = count - i < batch ? count - i : batch;
+		fn(ctx, &msgs[i], n);
+		messages += n;
+	}
+	return messages;
+}
+
+/* "0x11(mya.1)", "0x01(deflate)", "0x00(stored)". */
+static const char *dict_label(unsigned id, char *buf, size_t cap)
+{
+	const struct dict *d = dict_find((uint8_t)id);
+	if (d)
+		snprintf(buf, cap, "0x%02x(%s.%u)", id, d->name, d->version);
+	else
+		snprintf(buf, cap, "0x%02x(%s)", id,
+			 id == COMPRESS_METHOD_STORED ? "stored" :
+			 id == COMPRESS_METHOD_DEFLATE ? "deflate" : "unknown");
+	return buf;
+}
+
+/* The id counted most often (ties: the lowest). */
+static unsigned most_used(const uint64_t use[256])
+{
+	unsigned best = 0;
+	for (unsigned d = 1; d < 256; d++)
+		if (use[d] > use[best])
+			best = d;
+	return best;
+}
+
+/* ---- bytes mode ------------------------------------------------------------ */
+
+struct bytes_run {
+	struct bench *b;
+	uint64_t text, deflated;
+};
+
+static void bytes_group(void *ctx, const struct msg *msgs, size_t n)
+{
+	struct bytes_run *r = ctx;
+	size_t len;
+	uint8_t *t = join(msgs, n, 0, &len);
+	send_bundle(r->b, msgs, n);
+	r->text += len;
+	r->deflated += deflate_len(t, len);
+	free(t);
+}
+
+static int run_bytes(const struct msg *msgs, size_t count, unsigned long batch, unsigned long lone)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "lifeline-bench: libsodium failed to initialise\n");
+		return 1;
+	}
+	struct bench *b = calloc(1, sizeof *b);
+	if (!b)
+		die("bench", ERR_NOMEM);
+	setup(b);
+	struct bytes_run r = {.b = b};
+	uint64_t messages = for_each_group(msgs, count, batch, lone, bytes_group, &r);
+	if (messages == 0) {
+		fprintf(stderr, "lifeline-bench: no message in the corpus matches\n");
+		return 1;
+	}
+	char label[64];
+	double onair = lone ? (double)b->onair / (double)messages : (double)b->onair;
+	double acks = lone ? (double)b->acks / (double)messages : (double)b->acks;
+	printf("messages=%" PRIu64 " text_bytes=%" PRIu64 " body_bytes=%" PRIu64
+	       " bundle_bytes=%" PRIu64 " onair_bytes=%.1f ack_bytes=%.1f "
+	       "ratio=%.3f deflate_ratio=%.3f dict=%s\n",
+	       messages, r.text, b->body_bytes, b->bundle_bytes, onair, acks,
+	       (double)b->onair / (double)r.text, (double)r.deflated / (double)r.text,
+	       dict_label(most_used(b->dict_use), label, sizeof label));
+	free(b->tx);
+	free(b->rx);
+	free(b);
+	return 0;
+}
+
+/* ---- text mode ------------------------------------------------------------- */
+
+#define DICT_AUTO (-1)
+
+struct text_run {
+	struct compress_work work;   /* large: the run lives on the heap */
+	int dict;                    /* DICT_AUTO or a method byte */
+	uint64_t text, deflated, transformed, t_deflated, dicted;
+	uint64_t picks[256];
+};
+
+static void text_group(void *ctx, const struct msg *msgs, size_t n)
+{
+	struct text_run *r = ctx;
+	size_t len;
+	uint8_t *t = join(msgs, n, '\n', &len);
+	size_t ecap = SCRIPT_ENCODE_MAX(len);
+	uint8_t *enc = malloc(ecap ? ecap : 1), *blk = malloc(ecap + COMPRESS_HEADER_BYTES);
+	if (!enc || !blk)
+		die("text", ERR_NOMEM);
+	ssize_t e = script_encode(t, len, enc, ecap);
+	if (e < 0)
+		die("script_encode", (int)e);
+	int dict = r->dict;
+	if (dict == DICT_AUTO && (dict = compress_pick_dict(t, len)) < 0)
+		die("compress_pick_dict", dict);
+	ssize_t td = compress_block(&r->work, COMPRESS_METHOD_DEFLATE, enc, (size_t)e,
+				    blk, ecap + COMPRESS_HEADER_BYTES);
+	if (td < 0)
+		die("compress_block", (int)td);
+	ssize_t dd = compress_block(&r->work, (uint8_t)dict, enc, (size_t)e,
+				    blk, ecap + COMPRESS_HEADER_BYTES);
+	if (dd < 0)
+		die("compress_block", (int)dd);
+	r->text += len;
+	r->deflated += deflate_len(t, len);
+	r->transformed += (uint64_t)e;
+	r->t_deflated += (uint64_t)td;
+	r->dicted += (uint64_t)dd;
+	r->picks[dict]++;
+	free(blk);
+	free(enc);
+	free(t);
+}
+
+/* --dict: "auto", a number (0x11, 17) or a shipped dictionary's name
+ * ("mya" or "mya.1"); DICT_AUTO, the method byte, or ERR_NOTFOUND. */
+static int parse_dict(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return DICT_AUTO;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (end != s && *end == '\0' && errno == 0)
+		return v <= 0xff && (v == COMPRESS_METHOD_DEFLATE || dict_find((uint8_t)v))
+		       ? (int)v : ERR_NOTFOUND;
+	for (size_t i = 0; i < dict_shipped_count; i++) {
+		const struct dict *d = &dict_shipped[i];
+		char full[64];
+		snprintf(full, sizeof full, "%s.%u", d->name, d->version);
+		if (strcmp(s, d->name) == 0 || strcmp(s, full) == 0)
+			return d->id;
+	}
+	return ERR_NOTFOUND;
+}
+
+static int run_text(const struct msg *msgs, size_t count, unsigned long batch,
+		    unsigned long lone, int dict)
+{
+	struct text_run *r = calloc(1, sizeof *r);
+	if (!r)
+		die("text", ERR_NOMEM);
+	r->dict = dict;
+	uint64_t messages = for_each_group(msgs, count, batch, lone, text_group, r);
+	if (messages == 0) {
+		fprintf(stderr, "lifeline-bench: no message in the corpus matches\n");
+		free(r);
+		return 1;
+	}
+	char label[64];
+	double t = (double)r->text;
+	printf("messages=%" PRIu64 " text_bytes=%" PRIu64 " deflate=%.3f transform=%.3f"
+	       " transform_deflate=%.3f dict_ratio=%.3f dict=%s\n",
+	       messages, r->text, (double)r->deflated / t, (double)r->transformed / t,
+	       (double)r->t_deflated / t, (double)r->dicted / t,
+	       dict_label(most_used(r->picks), label, sizeof label));
+	free(r);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *corpus = NULL;
 	unsigned long batch = 0, lone = 0;
+	int dict = DICT_AUTO;
+	bool text;
 
-	if (argc < 2 || strcmp(argv[1], "bytes") != 0) {
+	if (argc < 2 || (strcmp(argv[1], "bytes") != 0 && strcmp(argv[1], "text") != 0)) {
 		usage();
 		return 2;
 	}
+	text = strcmp(argv[1], "text") == 0;
 	for (int i = 2; i < argc; i++) {
 		char *end;
 		if (strcmp(argv[i], "--corpus") == 0 && i + 1 < argc) {
@@ -421,6 +653,13 @@ int main(int argc, char **argv)
 				fprintf(stderr, "lifeline-bench: --lone takes 1..%u bytes\n", BODY_TEXT_UTF8_MAX);
 				return 2;
 			}
+		} else if (text && strcmp(argv[i], "--dict") == 0 && i + 1 < argc) {
+			dict = parse_dict(argv[++i]);
+			if (dict == ERR_NOTFOUND) {
+				fprintf(stderr, "lifeline-bench: --dict takes auto, 0x01 (no dictionary)"
+					" or a shipped dictionary's id or name, not '%s'\n", argv[i]);
+				return 2;
+			}
 		} else {
 			usage();
 			return 2;
@@ -432,63 +671,14 @@ int main(int argc, char **argv)
 	}
 	if (!batch && !lone)
 		batch = 1;
-	if (sodium_init() < 0) {
-		fprintf(stderr, "lifeline-bench: libsodium failed to initialise\n");
-		return 1;
-	}
 	size_t count;
 	struct msg *msgs = load(corpus, &count);
 	if (!msgs)
 		return 1;
-
-	struct bench *b = calloc(1, sizeof *b);
-	if (!b)
-		die("bench", ERR_NOMEM);
-	setup(b);
-
-	uint64_t text = 0, deflated = 0, messages = 0;
-	if (lone) {
-		for (size_t i = 0; i < count; i++) {
-			if (msgs[i].n + LONE_SLACK < lone || msgs[i].n > lone + LONE_SLACK)
-				continue;
-			send_bundle(b, &msgs[i], 1);
-			text += msgs[i].n;
-			deflated += deflate_len(&msgs[i], 1);
-			messages++;
-		}
-	} else {
-		for (size_t i = 0; i < count; i += batch) {
-			size_t n = count - i < batch ? count - i : batch;
-			send_bundle(b, &msgs[i], n);
-			for (size_t k = 0; k < n; k++)
-				text += msgs[i + k].n;
-			deflated += deflate_len(&msgs[i], n);
-			messages += n;
-		}
-	}
-	if (messages == 0) {
-		fprintf(stderr, "lifeline-bench: no message in %s matches\n", corpus);
-		return 1;
-	}
-	unsigned best = 0;
-	for (unsigned d = 1; d < 256; d++)
-		if (b->dict_use[d] > b->dict_use[best])
-			best = d;
-	const struct dict *dd = dict_find((uint8_t)best);
-	double onair = lone ? (double)b->onair / (double)messages : (double)b->onair;
-	double acks = lone ? (double)b->acks / (double)messages : (double)b->acks;
-	printf("messages=%" PRIu64 " text_bytes=%" PRIu64 " body_bytes=%" PRIu64
-	       " bundle_bytes=%" PRIu64 " onair_bytes=%.1f ack_bytes=%.1f "
-	       "ratio=%.3f deflate_ratio=%.3f dict=0x%02x(%s)\n",
-	       messages, text, b->body_bytes, b->bundle_bytes, onair, acks,
-	       (double)b->onair / (double)text,
-	       (double)deflated / (double)text, best,
-	       dd ? dd->name : best == 0 ? "stored" : "deflate");
+	int rc = text ? run_text(msgs, count, batch, lone, dict)
+		      : run_bytes(msgs, count, batch, lone);
 	for (size_t i = 0; i < count; i++)
 		free(msgs[i].p);
 	free(msgs);
-	free(b->tx);
-	free(b->rx);
-	free(b);
-	return 0;
+	return rc;
 }
