@@ -1,0 +1,62 @@
+/*
+ * shorectl — the operator's command line for shored.
+ *
+ *   shorectl [--socket PATH] [--json] COMMAND ...     (shorectl help)
+ *
+ * Sends the words after the options to shored's control socket and prints
+ * the daemon's text answer (or its JSON with --json).  The socket is
+ * --socket, else $SHORED_SOCKET, else ./shored.sock.
+ * Exit status: the daemon's status (sysexits: 0 ok, 64 usage, 65 bad data,
+ * 67 no such vessel/message, 70 internal, 77 not allowed); 69
+ * (EX_UNAVAILABLE) when shored cannot be reached, with what to do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ctl.h"
+#include "shore/sctl.h"
+
+#define EX_UNAVAILABLE 69
+#define CALL_TIMEOUT_MS 30000
+
+int main(int argc, char **argv)
+{
+	const char *sock = getenv("SHORED_SOCKET");
+	bool json = false;
+	int i = 1;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else if (strcmp(argv[i], "--help") == 0)
+			return fputs(sctl_usage, stdout), 0;
+		else
+			return fprintf(stderr, "shorectl: unknown option %s\n%s", argv[i], sctl_usage), 64;
+	}
+	if (i == argc)
+		return fputs(sctl_usage, stderr), 64;
+	if (strcmp(argv[i], "help") == 0 && i + 1 == argc)
+		return fputs(sctl_usage, stdout), 0;
+	if (!sock || !*sock)
+		sock = "shored.sock";
+	int status = 0;
+	char *text = NULL, *js = NULL;
+	int rc = ctl_call(sock, argc - i, (const char *const *)(argv + i), CALL_TIMEOUT_MS, &status,
+			  &text, &js);
+	if (rc < 0) {
+		static const struct ctl_hint hint = {"shored", "systemctl start shored", "lifeline"};
+		char msg[1024];
+		fprintf(stderr, "shorectl: %s\n", ctl_error_explain(rc, sock, &hint, msg, sizeof msg));
+		return EX_UNAVAILABLE;
+	}
+	const char *out = json ? js : text;
+	FILE *f = status == 0 || json ? stdout : stderr;
+	fputs(out, f);
+	if (*out && out[strlen(out) - 1] != '\n')
+		fputc('\n', f);
+	free(text);
+	free(js);
+	return status;
+}
