@@ -81,7 +81,9 @@ ssize_t decompress_block(struct compress_work *w, const uint8_t *in, size_t n,
  * Burmese (Myanmar blocks, incl. Extended-A/B), Khmer, Lao, Thai and Latin;
  * one script holding at least COMPRESS_DOMINANT_PCT percent of them picks
  * its dictionary (Latin: English), otherwise the mixed dictionary; no
- * letters at all: English.  Returns the dictionary id, or ERR_UTF8.
+ * letters at all: English.  Always the current (newest) version of that
+ * language, DICT_ID_EN ... in proto/dict.h; older ids are only decoded.
+ * Returns the dictionary id, or ERR_UTF8.
  */
 #define COMPRESS_DOMINANT_PCT 60u
 int compress_pick_dict(const uint8_t *utf8, size_t n) LL_MUST_CHECK;

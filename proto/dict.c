@@ -1,7 +1,8 @@
 /*
- * dict.c — the dictionary registry and dict_build(), the one function that
- * turns phrase lists into dictionary bytes (used by tools/mkdict and by the
- * unit test that checks the shipped bytes).
+ * dict.c — the dictionary registry (how every id ever shipped is built)
+ * and dict_build(), the one function that turns phrase lists into
+ * dictionary bytes (used by tools/mkdict and by the unit test that checks
+ * the shipped bytes).
  *
  * Invariants: dict_build() is deterministic and pure (the caller reads the
  * files); its output never exceeds DICT_BYTES_MAX; phrases are laid out
@@ -22,16 +23,24 @@
 #define FNV_PRIME 0x100000001b3u
 #define COMMENT_CHAR '#'
 
-/* Budgets are in encoded bytes; the mixed dictionary takes its own list
- * whole, then the most common part of each language. */
+/* One entry per id ever shipped, in id order, each naming the exact
+ * versioned phrase files it was built from (a shipped file never changes).
+ * Budgets are in encoded bytes; the mixed dictionary takes its own list
+ * whole, then the most common part of each language's list of its day. */
 const struct dict_spec dict_specs[] = {
-	{ DICT_ID_EN, 1, "en", 1, { "en" }, { 0 } },
-	{ DICT_ID_MYA, 1, "mya", 2, { "mya", "en" }, { 0, 2048 } },
-	{ DICT_ID_KHM, 1, "khm", 2, { "khm", "en" }, { 0, 2048 } },
-	{ DICT_ID_LAO, 1, "lao", 2, { "lao", "en" }, { 0, 2048 } },
-	{ DICT_ID_THA, 1, "tha", 2, { "tha", "en" }, { 0, 2048 } },
-	{ DICT_ID_MIXED, 1, "mixed", 6,
-	  { "mixed", "en", "mya", "khm", "tha", "lao" },
+	{ DICT_ID_EN_1, 1, "en", 1, { "en.1" }, { 0 } },
+	{ DICT_ID_MYA_1, 1, "mya", 2, { "mya.1", "en.1" }, { 0, 2048 } },
+	{ DICT_ID_KHM_1, 1, "khm", 2, { "khm.1", "en.1" }, { 0, 2048 } },
+	{ DICT_ID_LAO_1, 1, "lao", 2, { "lao.1", "en.1" }, { 0, 2048 } },
+	{ DICT_ID_THA_1, 1, "tha", 2, { "tha.1", "en.1" }, { 0, 2048 } },
+	{ DICT_ID_MIXED_1, 1, "mixed", 6,
+	  { "mixed.1", "en.1", "mya.1", "khm.1", "tha.1", "lao.1" },
+	  { 0, 6144, 5120, 5120, 5120, 5120 } },
+	{ DICT_ID_EN_2, 2, "en", 1, { "en.2" }, { 0 } },
+	{ DICT_ID_LAO_2, 2, "lao", 2, { "lao.2", "en.2" }, { 0, 2048 } },
+	{ DICT_ID_THA_2, 2, "tha", 2, { "tha.2", "en.2" }, { 0, 2048 } },
+	{ DICT_ID_MIXED_2, 2, "mixed", 6,
+	  { "mixed.2", "en.2", "mya.1", "khm.1", "tha.2", "lao.2" },
 	  { 0, 6144, 5120, 5120, 5120, 5120 } },
 };
 const size_t dict_spec_count = sizeof dict_specs / sizeof dict_specs[0];

@@ -3,29 +3,38 @@
  *
  * A compressed block starts with one method byte (proto/compress.h):
  *
- *   id    name     what                                           since
- *   0x00  stored   bytes as they are (compression did not shrink)   v1
- *   0x01  deflate  raw deflate, no dictionary                       v1
+ *   id    name     what                                        status
+ *   0x00  stored   bytes as they are (compression did not shrink)
+ *   0x01  deflate  raw deflate, no dictionary
  *   0x02..0x0f     reserved for other methods
- *   0x10  en.1     raw deflate, English chat dictionary, version 1
- *   0x11  mya.1    Burmese, version 1
- *   0x12  khm.1    Khmer, version 1
- *   0x13  lao.1    Lao, version 1
- *   0x14  tha.1    Thai, version 1
- *   0x15  mixed.1  mixed languages and code-switching, version 1
- *   0x16..0xff     free
+ *   0x10  en.1     English chat phrases                        decode only
+ *   0x11  mya.1    Burmese (+ 2 KiB of en.1)                   current
+ *   0x12  khm.1    Khmer (+ 2 KiB of en.1)                     current
+ *   0x13  lao.1    Lao (+ 2 KiB of en.1)                       decode only
+ *   0x14  tha.1    Thai (+ 2 KiB of en.1)                      decode only
+ *   0x15  mixed.1  code-switching + part of each version-1 list decode only
+ *   0x16  en.2     longer English list                         current
+ *   0x17  lao.2    longer Lao list (+ 2 KiB of en.2)           current
+ *   0x18  tha.2    longer Thai list (+ 2 KiB of en.2)          current
+ *   0x19  mixed.2  code-switching + part of each current list  current
+ *   0x1a..0xff     free
  *
- * An id names one exact byte string FOREVER: messages stored ashore must
- * stay readable.  A released dictionary is never rebuilt under its id; a
- * changed phrase list gets a new id (and a new version number), and the
- * old bytes stay in dict_data.c.  DICT_FROZEN below pins each id's length
- * and FNV-1a 64 hash; the unit tests fail if the shipped bytes drift.
+ * An id names one exact byte string FOREVER: blocks written by any vessel
+ * ever released, and messages stored ashore, must stay readable.  The
+ * decoder therefore knows every id ever shipped; the encoder writes only
+ * the current one of each language (DICT_ID_EN ... below).  A released
+ * dictionary is never rebuilt under its id: a changed phrase list is a new
+ * file tools/phrases/<name>.<version+1>.txt, built under the next free id,
+ * and the old file and bytes stay.  DICT_FROZEN below pins each id's
+ * length and FNV-1a 64; tools/mkdict refuses to write bytes that differ
+ * from a pin, and the unit tests fail if the shipped bytes drift or if a
+ * golden block written with an old id stops decoding.
  *
  * Dictionaries are built by dict_build() from phrase lists written for the
- * project (tools/phrases/<name>.txt, one phrase per line, most common
- * first, '#' comments) — never from any benchmark corpus.  tools/mkdict
- * does the file I/O and writes proto/dict_data.c; the tests rebuild the
- * dictionaries in memory and compare.
+ * project (tools/phrases/<name>.<version>.txt, one phrase per line, most
+ * common first, '#' comments) — never from any benchmark corpus.
+ * tools/mkdict does the file I/O and writes proto/dict_data.c; the tests
+ * rebuild the dictionaries in memory and compare.
  */
 #ifndef LIFELINE_PROTO_DICT_H
 #define LIFELINE_PROTO_DICT_H
@@ -40,22 +49,48 @@
 #define DICT_SOURCES_MAX 6u            /* phrase files feeding one dictionary */
 #define DICT_PHRASE_SEP ' '            /* written between phrases */
 
-#define DICT_ID_EN 0x10u
-#define DICT_ID_MYA 0x11u
-#define DICT_ID_KHM 0x12u
-#define DICT_ID_LAO 0x13u
-#define DICT_ID_THA 0x14u
-#define DICT_ID_MIXED 0x15u
+/* Every id ever shipped: decodable forever, never reused. */
+#define DICT_ID_EN_1 0x10u
+#define DICT_ID_MYA_1 0x11u
+#define DICT_ID_KHM_1 0x12u
+#define DICT_ID_LAO_1 0x13u
+#define DICT_ID_THA_1 0x14u
+#define DICT_ID_MIXED_1 0x15u
+#define DICT_ID_EN_2 0x16u
+#define DICT_ID_LAO_2 0x17u
+#define DICT_ID_THA_2 0x18u
+#define DICT_ID_MIXED_2 0x19u
 
-/* Pins of the shipped dictionaries: { id, length, FNV-1a 64 } in
- * dict_shipped order (tools/mkdict prints them).  Checked by the tests. */
+/* The current (newest) dictionary of each language: what the encoder
+ * writes (compress_pick_dict()).  Moving one to a new id is all it takes
+ * to switch the encoder; the old id stays in the registry. */
+#define DICT_ID_EN DICT_ID_EN_2
+#define DICT_ID_MYA DICT_ID_MYA_1
+#define DICT_ID_KHM DICT_ID_KHM_1
+#define DICT_ID_LAO DICT_ID_LAO_2
+#define DICT_ID_THA DICT_ID_THA_2
+#define DICT_ID_MIXED DICT_ID_MIXED_2
+
+/* Pins of the shipped dictionaries, { id, length, FNV-1a 64 } for struct
+ * dict_pin, one per id (tools/mkdict prints the line of a new dictionary).
+ * APPEND ONLY: a pinned line is never edited or removed. */
 #define DICT_FROZEN \
-	{ 0x10, 24952, 0x4512acf3e4597116ull }, \
-	{ 0x11, 6700, 0x3b87e773d8b3aaf1ull }, \
-	{ 0x12, 5975, 0x77aa149086d94fedull }, \
-	{ 0x13, 8912, 0xa6ea60c64c77ee7full }, \
-	{ 0x14, 9590, 0xbad2a21b769119f5ull }, \
-	{ 0x15, 26372, 0x558c49fe9112e6b0ull },
+	{ 0x10, 9505, 0x9e2310636ca3c95eull }, \
+	{ 0x11, 6703, 0xbad95c57c0dec2b6ull }, \
+	{ 0x12, 5978, 0xedd63e2547ed76c0ull }, \
+	{ 0x13, 5882, 0x6dcb3b7cdf7ad28bull }, \
+	{ 0x14, 6489, 0xefa6430241174bdaull }, \
+	{ 0x15, 24054, 0x56ac72b261d3919bull }, \
+	{ 0x16, 24952, 0x4512acf3e4597116ull }, \
+	{ 0x17, 8912, 0xa6ea60c64c77ee7full }, \
+	{ 0x18, 9590, 0xbad2a21b769119f5ull }, \
+	{ 0x19, 26372, 0x558c49fe9112e6b0ull },
+
+struct dict_pin {
+	uint8_t id;
+	size_t len;
+	uint64_t fnv;
+};
 
 /* A shipped dictionary (dict_data.c, generated). */
 struct dict {
@@ -73,7 +108,7 @@ struct dict_spec {
 	uint8_t version;
 	const char *name;
 	size_t nsources;
-	const char *sources[DICT_SOURCES_MAX];   /* tools/phrases/<source>.txt */
+	const char *sources[DICT_SOURCES_MAX];   /* tools/phrases/<source>.txt, "en.2" */
 	size_t budget[DICT_SOURCES_MAX];
 };
 

@@ -1,8 +1,11 @@
 /* test_compress.c — [method][raw deflate] blocks: round trips with every
  * dictionary, stored fallback, the deflate bomb, corrupt / truncated /
- * trailing data, no state between calls, dictionary choice, and the
- * shipped dictionaries rebuilt from tools/phrases byte for byte. */
+ * trailing data, no state between calls, dictionary choice (newest per
+ * language), the shipped dictionaries rebuilt from tools/phrases byte for
+ * byte against their pins, and golden blocks written with every id ever
+ * shipped (by the release that shipped it) that must decode forever. */
 #include <CUnit/CUnit.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +28,12 @@ static const char *samples[] = {
 
 static void test_round_trip_every_dict(void)
 {
-	uint8_t ids[16];
+	uint8_t ids[256];
 	size_t nids = 0;
 	ids[nids++] = COMPRESS_METHOD_DEFLATE;
 	for (size_t i = 0; i < dict_shipped_count; i++)
 		ids[nids++] = dict_shipped[i].id;
-	CU_ASSERT(nids >= 7);
+	CU_ASSERT(nids >= 11);
 	for (size_t k = 0; k < nids; k++)
 		for (size_t s = 0; s < sizeof samples / sizeof samples[0]; s++) {
 			uint8_t tr[512], out[600], back[512];
@@ -234,13 +237,50 @@ static void test_pick_dict(void)
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
 		CU_ASSERT_EQUAL(compress_pick_dict((const uint8_t *)v[i].s, strlen(v[i].s)), v[i].id);
 	CU_ASSERT_EQUAL(compress_pick_dict((const uint8_t *)"ok\xc0\xaf", 4), ERR_UTF8);
+	/* The same texts by wire id: the encoder writes the newest dictionary
+	 * of each language (en.2, tha.2, lao.2, mya.1, khm.1, mixed.2), never a
+	 * superseded id. */
+	static const uint8_t wire[] = { 0x16, 0x16, 0x16, 0x18, 0x17, 0x11, 0x12, 0x19 };
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		CU_ASSERT_EQUAL(compress_pick_dict((const uint8_t *)v[i].s, strlen(v[i].s)), wire[i]);
 }
 
-/* Pins: an id names these exact bytes forever (dict.h).  Update only for a
- * dictionary that has never been released; otherwise add a new id. */
-static const struct { uint8_t id; size_t len; uint64_t fnv; } frozen[] = {
-	DICT_FROZEN
-};
+/* DICT_ID_<language> (what the encoder writes) is the highest version of
+ * that language in the registry. */
+static void test_current_is_newest(void)
+{
+	static const uint8_t current[] = { DICT_ID_EN, DICT_ID_MYA, DICT_ID_KHM,
+					   DICT_ID_LAO, DICT_ID_THA, DICT_ID_MIXED };
+	size_t names = 0;
+	for (size_t c = 0; c < sizeof current; c++) {
+		const struct dict *cur = dict_find(current[c]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cur);
+		for (size_t i = 0; i < dict_shipped_count; i++)
+			if (strcmp(dict_shipped[i].name, cur->name) == 0)
+				CU_ASSERT(dict_shipped[i].version <= cur->version);
+	}
+	/* every language in the registry has a current id */
+	for (size_t i = 0; i < dict_shipped_count; i++) {
+		bool found = false;
+		for (size_t c = 0; c < sizeof current; c++)
+			found = found || strcmp(dict_find(current[c])->name, dict_shipped[i].name) == 0;
+		CU_ASSERT(found);
+		names += dict_shipped[i].version == 1;
+	}
+	CU_ASSERT_EQUAL(names, sizeof current);
+}
+
+/* Pins: an id names these exact bytes forever (dict.h).  Append a line for
+ * a newly released dictionary; never edit one: a changed list is a new id. */
+static const struct dict_pin frozen[] = { DICT_FROZEN };
+
+static const struct dict_pin *pin_of(uint8_t id)
+{
+	for (size_t i = 0; i < sizeof frozen / sizeof frozen[0]; i++)
+		if (frozen[i].id == id)
+			return &frozen[i];
+	return NULL;
+}
 
 static void test_shipped_dicts(void)
 {
@@ -269,19 +309,121 @@ static void test_shipped_dicts(void)
 		CU_ASSERT_FATAL(n > 0 && (size_t)n <= DICT_BYTES_MAX);
 		CU_ASSERT_EQUAL((size_t)n, di->len);
 		CU_ASSERT(memcmp(built, di->bytes, di->len) == 0);
-		CU_ASSERT_EQUAL(frozen[d].id, di->id);
-		CU_ASSERT_EQUAL(frozen[d].len, di->len);
-		CU_ASSERT_EQUAL(frozen[d].fnv, dict_hash(di->bytes, di->len));
-		/* ids are unique and in the dictionary range */
+		const struct dict_pin *pin = pin_of(di->id);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(pin);
+		CU_ASSERT_EQUAL(pin->len, di->len);
+		CU_ASSERT_EQUAL(pin->fnv, dict_hash(di->bytes, di->len));
+		/* ids are unique, in the dictionary range, and in release order;
+		 * a name and version are never reused either */
 		CU_ASSERT(di->id >= 0x10);
+		CU_ASSERT(d == 0 || dict_specs[d - 1].id < sp->id);
 		for (size_t e = 0; e < d; e++)
-			CU_ASSERT(dict_specs[e].id != sp->id);
+			CU_ASSERT(strcmp(dict_specs[e].name, sp->name) != 0 ||
+				  dict_specs[e].version < sp->version);
 	}
+	/* every pin names a dictionary still in the registry */
+	for (size_t i = 0; i < sizeof frozen / sizeof frozen[0]; i++)
+		CU_ASSERT_PTR_NOT_NULL(dict_find(frozen[i].id));
 	CU_ASSERT_PTR_NULL(dict_find(COMPRESS_METHOD_STORED));
 	CU_ASSERT_PTR_NULL(dict_find(COMPRESS_METHOD_DEFLATE));
 	/* a phrase file that is not UTF-8 is refused */
 	struct dict_text bad = { (const uint8_t *)"ok\n\xff\n", 5 };
 	CU_ASSERT_EQUAL(dict_build(&dict_specs[0], &bad, scratch, sizeof scratch, built, sizeof built), ERR_UTF8);
+}
+
+/* Golden blocks: [id][raw deflate] of script_encode(text), written by the
+ * release that shipped the id (0x10..0x15 by commit a8c3776's build, the
+ * others by the build that introduced them) from phrases of its own lists.
+ * NEVER regenerate these: they stand for messages already at sea or stored
+ * ashore.  If one stops decoding, the dictionary under its id changed. */
+static const struct golden {
+	uint8_t id;
+	const char *text;
+	const char *block;
+	size_t len;
+} golden[] = {
+	{ 0x10, "you uncle god will prote"
+	  "ct you",
+	  "\x10\x03\x31\xa0\xdd\x12,K\xa5\x00", 10 },
+	{ 0x11, "\xe1\x80\x95\xe1\x80\xab\xe1\x80\x90\xe1\x80\x9a\xe1\x80\xba \xe1\x80\x80\xe1\x80\xbb\xe1\x80"
+	  "\xb1\xe1\x80\xac\xe1\x80\x94\xe1\x80\xac\xe1\x80\x90\xe1\x80\x9a\xe1\x80\xba \xe1\x80\x98\xe1"
+	  "\x80\xaf\xe1\x80\x9b\xe1\x80\xac\xe1\x80\xb8\xe1\x80\x99\xe1\x80\xbe\xe1\x80\xac\xe1\x80\x86\xe1"
+	  "\x80\xaf\xe1\x80\x90\xe1\x80\xb1\xe1\x80\xac\xe1\x80\x84\xe1\x80\xba\xe1\x80\xb8\xe1\x80\x95\xe1"
+	  "\x80\xb1\xe1\x80\xb8\xe1\x80\x81\xe1\x80\xb2\xe1\x80\xb7\xe1\x80\x90\xe1\x80\x9a\xe1\x80\xba",
+	  "\x11\x13\x81G)\xb4\x9e\xc2\x39\x82\x04\x00", 12 },
+	{ 0x12, "\xe1\x9e\x91\xe1\x9f\x81 \xe1\x9e\x82\xe1\x9f\x92\xe1\x9e\x9a\xe1\x9e\xbb\xe1\x9e\x93 \xe1"
+	  "\x9e\x91\xe1\x9f\x85\xe1\x9e\x9c\xe1\x9e\x8f\xe1\x9f\x92\xe1\x9e\x8f\xe1\x9e\x92\xe1\x9f\x92\xe1"
+	  "\x9e\x9c\xe1\x9e\xbe\xe1\x9e\x94\xe1\x9e\xbb\xe1\x9e\x8e\xe1\x9f\x92\xe1\x9e\x99\xe1\x9e\xb2\xe1"
+	  "\x9f\x92\xe1\x9e\x99\xe1\x9e\xa0\xe1\x9e\xbe\xe1\x9e\x99",
+	  "\x12\x13\x07\xb2!E;\xd6^6\x00", 11 },
+	{ 0x13, "\xe0\xba\x9a\xe0\xbb\x8d\xe0\xbb\x88 \xe0\xba\xad\xe0\xba\xb8\xe0\xba\x9a\xe0\xba\xb1\xe0\xba"
+	  "\x94\xe0\xba\x95\xe0\xba\xb4\xe0\xbb\x80\xe0\xba\xab\xe0\xba\x94 \xe0\xbb\x84\xe0\xba\x9b\xe0"
+	  "\xba\xa7\xe0\xba\xb1\xe0\xba\x94\xe0\xbb\x80\xe0\xba\xae\xe0\xba\xb1\xe0\xba\x94\xe0\xba\x9a\xe0"
+	  "\xba\xb8\xe0\xba\x99\xe0\xbb\x83\xe0\xba\xab\xe0\xbb\x89\xe0\xbb\x81\xe0\xba\xa5\xe0\xbb\x89\xe0"
+	  "\xba\xa7 the captain said they"
+	  " never pay",
+	  "\x13\x13\x06\xf1\x90Jnl}a\x8c\xf1O\xd4qX\x00", 17 },
+	{ 0x14, "\xe0\xb8\x84\xe0\xb8\xb0 \xe0\xb8\x9b\xe0\xb8\xa7\xe0\xb8\x94\xe0\xb8\xab\xe0\xb8\xa5\xe0\xb8"
+	  "\xb1\xe0\xb8\x87 \xe0\xb9\x84\xe0\xb8\x9b\xe0\xb8\xa7\xe0\xb8\xb1\xe0\xb8\x94\xe0\xb8\x97\xe0"
+	  "\xb8\xb3\xe0\xb8\x9a\xe0\xb8\xb8\xe0\xb8\x8d\xe0\xb9\x83\xe0\xb8\xab\xe0\xb9\x89\xe0\xb9\x81\xe0"
+	  "\xb8\xa5\xe0\xb9\x89\xe0\xb8\xa7 the captain sai"
+	  "d they never pay",
+	  "\x14\x13\x02r`\x95#\xe6\x30\x0b\xc6\xc0:\xea\x00\x3f\x00", 17 },
+	{ 0x15, "ok na ok lar sunday \xe0\xb8\x88\xe0"
+	  "\xb9\x89\xe0\xb8\xb0 \xe1\x80\x9c\xe1\x80\xac\xe1\x80\xb8",
+	  "\x15\x83\x8b\x81|\x07--\x84@\x9b\xb8\x45\xe6\xac\xd9\x01\x00", 18 },
+	{ 0x16, "you the boss hit one of "
+	  "the workers I work overt"
+	  "ime every day",
+	  "\x16\x83/s\xc0\x33\x01\xec\x89\xebn\x06\x00", 13 },
+	{ 0x17, "\xe0\xba\x9a\xe0\xbb\x8d\xe0\xbb\x88 \xe0\xba\xab\xe0\xba\xa7\xe0\xbb\x88\xe0\xba\xb2\xe0\xba"
+	  "\x87 \xe0\xba\x9a\xe0\xbb\x89\xe0\xba\xb2\xe0\xba\x99\xe0\xbb\x80\xe0\xba\x81\xe0\xba\xb5\xe0"
+	  "\xba\x94\xe0\xbb\x80\xe0\xba\xa1\xe0\xba\xb7\xe0\xba\xad\xe0\xba\x87\xe0\xba\x99\xe0\xba\xad\xe0"
+	  "\xba\x99",
+	  "\x17\x13\x06\xf1 5=\xfa\xfc\x16\x00", 11 },
+	{ 0x18, "\xe0\xb8\x84\xe0\xb8\xb0 \xe0\xb8\x9b\xe0\xb8\xb1\xe0\xb8\x8d\xe0\xb8\xab\xe0\xb8\xb2 \xe0"
+	  "\xb8\x84\xe0\xb9\x88\xe0\xb8\xb2\xe0\xb8\x88\xe0\xb9\x89\xe0\xb8\xb2\xe0\xb8\x87\xe0\xb8\x82\xe0"
+	  "\xb8\xb1\xe0\xb9\x89\xe0\xb8\x99\xe0\xb8\x95\xe0\xb9\x88\xe0\xb8\xb3",
+	  "\x18\x13\x02r \x0d*\xd4IX\x00", 11 },
+	{ 0x19, "ok \xe0\xb8\x99\xe0\xb8\xb0 \xe0\xb9\x80\xe0\xb8\x94\xe0\xb8\xb5\xe0\xb9\x8b\xe0\xb8"
+	  "\xa2\xe0\xb8\xa7\xe0\xb9\x82\xe0\xb8\x97\xe0\xb8\xa3\xe0\xb8\xab\xe0\xb8\xb2 on n"
+	  "gern sunday \xe1\x9e\x93\xe1\x9e\xb7\xe1\x9e\x84 \xe0\xbb"
+	  "\x81\xe0\xba\xa5\xe0\xba\xb0",
+	  "\x19\x03\xea\x11\x42\xd3\x04\xaf@\xa0m q\xd0^\x17\xe1\x83K7\x00\x00", 22 },
+};
+
+static void test_golden_blocks_decode(void)
+{
+	size_t covered = 0;
+	for (size_t g = 0; g < sizeof golden / sizeof golden[0]; g++) {
+		const struct golden *v = &golden[g];
+		uint8_t tr[512], back[512], blk[64];
+		ssize_t m = script_encode((const uint8_t *)v->text, strlen(v->text), tr, sizeof tr);
+		CU_ASSERT_FATAL(m > 0 && v->len <= sizeof blk);
+		CU_ASSERT_EQUAL((uint8_t)v->block[0], v->id);
+		ssize_t d = decompress_block(W, (const uint8_t *)v->block, v->len, back, sizeof back);
+		CU_ASSERT_EQUAL(d, m);
+		CU_ASSERT(d == m && memcmp(back, tr, (size_t)m) == 0);
+		uint8_t utf8[512];
+		ssize_t u = script_decode(back, (size_t)(d > 0 ? d : 0), utf8, sizeof utf8);
+		CU_ASSERT(u == (ssize_t)strlen(v->text) && memcmp(utf8, v->text, (size_t)u) == 0);
+		/* The block really uses its dictionary: under any other method
+		 * (another version of the same language included — what reusing
+		 * an id would do) it fails or decodes to something else. */
+		memcpy(blk, v->block, v->len);
+		for (unsigned other = COMPRESS_METHOD_DEFLATE; other < 0x100; other++) {
+			if (other == v->id || (other != COMPRESS_METHOD_DEFLATE && !dict_find((uint8_t)other)))
+				continue;
+			blk[0] = (uint8_t)other;
+			d = decompress_block(W, blk, v->len, back, sizeof back);
+			CU_ASSERT(d != m || memcmp(back, tr, (size_t)m) != 0);
+		}
+		for (size_t i = 0; i < dict_shipped_count; i++)
+			covered += dict_shipped[i].id == v->id;
+	}
+	/* one golden block per id ever shipped: add one with every new id */
+	CU_ASSERT_EQUAL(covered, dict_shipped_count);
+	CU_ASSERT_EQUAL(sizeof golden / sizeof golden[0], dict_shipped_count);
 }
 
 static int setup(void)
@@ -307,5 +449,7 @@ void suite_compress(void)
 	CU_add_test(s, "corrupt, truncated, trailing, unknown method", test_corrupt);
 	CU_add_test(s, "no state shared between calls", test_no_shared_state);
 	CU_add_test(s, "dictionary picked by script", test_pick_dict);
+	CU_add_test(s, "encoder's dictionaries are the newest", test_current_is_newest);
 	CU_add_test(s, "shipped dictionaries = phrase lists, pinned", test_shipped_dicts);
+	CU_add_test(s, "golden block of every id ever shipped decodes", test_golden_blocks_decode);
 }
