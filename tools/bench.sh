@@ -9,10 +9,13 @@
 #                    since a 60 s window holds only ~11 loss bursts and single
 #                    windows scatter by several points)
 #   CORPUS           benchmark corpus folder (default ../shared/corpus)
+#   BENCH_INGEST_MESSAGES  messages of each shore ingest run (default 100000)
+#   TMPDIR           where the ingest runs make their database (default /tmp)
 set -eu
 BUILD=${1:-build}
 BYTES=${BENCH_BYTES:-20000}
 BYTES_IMPAIRED=${BENCH_BYTES_IMPAIRED:-60000}
+INGEST_MESSAGES=${BENCH_INGEST_MESSAGES:-100000}
 CORPUS=${CORPUS:-../shared/corpus}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT INT TERM
@@ -68,7 +71,7 @@ goodput() { # name bytes satsim-impairment-args...
 # Bytes on air through the real encoder (lifeline-bench bytes), then the
 # text-only compression ratios (lifeline-bench text).
 field() { echo " $1" | sed "s/.* $2=\([0-9.]*\).*/\1/"; }
-# "a=1 b=2 dict=0x10(en.1)" -> {"a": 1, "b": 2, "dict": "0x10(en.1)"}
+# "a=1 b=2 dict=0x16(en.2)" -> {"a": 1, "b": 2, "dict": "0x16(en.2)"}
 as_json() {
     echo "$1" | sed -e 's/ /, /g' -e 's/\([a-z_]*\)=\([^,]*\)/"\1": \2/g' \
         -e 's/"dict": \([^,]*\)$/"dict": "\1"/' -e 's/^/{/' -e 's/$/}/'
@@ -109,6 +112,20 @@ if [ -f "$CORPUS/sms_en_dev.jsonl" ]; then
 else
     echo "bench: no corpus at $CORPUS; set CORPUS=DIR to measure bytes on air" >&2
 fi
+
+# Shore ingest (lifeline-bench ingest): authenticate, decrypt, inflate, dedup
+# and commit pre-sealed bundles of 10 texts from 100 vessels into a new
+# SQLite file, one transaction (one fsync) per bundle.  Built-in texts, no
+# corpus needed.  The median of three runs: fsync latency makes single runs
+# scatter with whatever else writes to the disk.
+echo "== shore ingest (lifeline-bench ingest)"
+echo "  \$ lifeline-bench ingest --vessels 100 --messages $INGEST_MESSAGES   (3 runs, median)"
+rates=""
+for i in 1 2 3; do
+    l=$("$BUILD/lifeline-bench" ingest --vessels 100 --messages "$INGEST_MESSAGES"); echo "  $l"
+    rates="$rates $(field "$l" msgs_per_s)"
+done
+emit shore_ingest_msgs_per_s "$(printf '%s\n' $rates | sort -n | sed -n 2p)"
 
 printf '\n}\n' >> "$json.tmp"
 mv "$json.tmp" "$json"

@@ -1,6 +1,7 @@
 /*
  * lifeline-bench — what Lifeline costs on the air, measured through the real
- * encoder.  A benchmark, not a test: it prints figures and never judges them.
+ * encoder, and how fast the shore takes it in.  A benchmark, not a test: it
+ * prints figures and never judges them (beyond refusing a wrong result).
  *
  *   lifeline-bench bytes --corpus FILE.jsonl [--batch N | --lone BYTES]
  *   lifeline-bench text  --corpus FILE.jsonl [--batch N | --lone BYTES]
@@ -47,16 +48,47 @@
  *   dict_ratio=… dict=ID(name.version)
  * where ID is the dictionary picked for most groups.  A group over
  * COMPRESS_INPUT_MAX after the transform is an encoder failure (exit 1).
- * Exit status: 0, 1 on an unreadable corpus, text that is not UTF-8 or an
- * encoder failure (a bug), 2 on bad usage.
+ *
+ * ingest mode measures the shore's intake (shore/ingest.h): authenticate,
+ * decrypt, inflate, dedup and commit, one SQLite transaction (one fsync)
+ * per bundle, as shored does, without sockets:
+ *   lifeline-bench ingest --vessels N --messages M [--per-bundle K]
+ *                         [--db PATH] [--corpus FILE.jsonl]
+ * Untimed first: a new database (PATH, which must not exist, kept
+ * afterwards; else shore.db in a mkdtemp directory under $TMPDIR or /tmp,
+ * removed at the end), a shore key and N vessels with their own keys
+ * (keyfile_generate(), in memory) registered through the store; then
+ * ceil(M/K) bundles of K texts (the last one holds the rest), round robin
+ * over the vessels, each from one of a vessel's crew members, sequence
+ * numbers rising per vessel.  Texts: the corpus lines in order (wrapping),
+ * or built-in news home in eight languages of the region (about 45 .. 200
+ * UTF-8 bytes), a crew member keeping to one, with a figure changing per message.
+ * Timed (CLOCK_MONOTONIC): only the ingest_bundle() calls, one process,
+ * one connection.  The first bundle of each vessel also loads it from the
+ * store, as after a shored start.  The output is one line:
+ *   vessels=… messages=… bundles=… per_bundle=… elapsed_s=… bundles_per_s=…
+ *   msgs_per_s=…
+ * Every bundle must be accepted and every message stored once; otherwise
+ * the outcomes are printed and the exit status is 1.  Most of the time is
+ * fsync (on tmpfs the same run is about three times as fast): the figure
+ * depends on the disk holding the database and on what else writes to it.
+ *
+ * Exit status: 0, 1 on an unreadable corpus, text that is not UTF-8, an
+ * encoder failure or a bundle ingest did not accept (a bug), 2 on bad usage.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include "common/keyfile.h"
+#include "common/log.h"
 
 #include "proto/arq.h"
 #include "proto/body.h"
@@ -66,6 +98,8 @@
 #include "proto/frame.h"
 #include "proto/script.h"
 #include "proto/varint.h"
+#include "shore/ingest.h"
+#include "shore/store.h"
 
 #define LINE_MAX_BYTES (1u << 20)
 #define BATCH_MAX 1000u
@@ -73,6 +107,7 @@
 #define BENCH_VESSEL 1042u
 #define BENCH_TIME 1795000000u       /* a Unix time in late 2026 */
 #define BENCH_MSG_GAP_S 60u          /* messages a minute apart */
+#define BENCH_CREW 7u                /* the crew member of bytes mode */
 #define BENCH_RATE_BPS 2400u
 #define BENCH_RTT_MS 1500u
 #define BENCH_STEP_MS 10000u         /* fake-clock step: far beyond pacing */
@@ -88,6 +123,8 @@ static void usage(void)
 		"usage: lifeline-bench bytes --corpus FILE.jsonl [--batch N | --lone BYTES]\n"
 		"       lifeline-bench text --corpus FILE.jsonl [--batch N | --lone BYTES]\n"
 		"                           [--dict ID|NAME|auto]\n"
+		"       lifeline-bench ingest --vessels N --messages M [--per-bundle K (10)]\n"
+		"                             [--db PATH] [--corpus FILE.jsonl]\n"
 		"  FILE.jsonl holds one JSON string per line (e.g. ../shared/corpus/sms_en_dev.jsonl).\n");
 }
 
@@ -240,19 +277,32 @@ static struct msg *load(const char *path, size_t *count)
 
 /* ---- the encoder path ----------------------------------------------------- */
 
-struct bench {
+/* One vessel's sending side: its id, session keys (tx seals the uplink),
+ * sequence numbers and message ids. */
+struct vessel_tx {
+	uint32_t id;
+	struct bundle_keys keys;
+	struct seq_state seq;
+	uint64_t next_id;
+};
+
+/* Builds bodies and seals them, with totals over every bundle sealed.
+ * Large (a body writer): lives on the heap. */
+struct sealer {
 	struct compress_work work;
 	struct body_writer bw;
 	uint8_t body[BUNDLE_PLAIN_MAX];
+	uint64_t body_bytes, bundle_bytes;
+	uint64_t dict_use[256];      /* method byte of each bundle's section */
+};
+
+struct bench {
+	struct sealer sl;
+	struct vessel_tx v;
 	uint8_t bundle[BUNDLE_BYTES_MAX];
-	struct seq_state seq;
-	struct bundle_keys vkeys;
 	struct arq *tx, *rx;
 	uint64_t now;
 	uint64_t onair, acks;
-	uint64_t body_bytes, bundle_bytes;
-	uint64_t dict_use[256];
-	uint64_t next_id;
 	bool counting;
 };
 
@@ -264,6 +314,71 @@ static void die(const char *what, int rc)
 {
 	fprintf(stderr, "lifeline-bench: %s: %s\n", what, err_str(rc));
 	exit(1);
+}
+
+/* A vessel that has never sent: sequence numbers from 0, as vesseld's
+ * first start. */
+static void vessel_tx_init(struct vessel_tx *v, uint32_t id, const uint8_t vpk[BUNDLE_KX_PK_BYTES],
+			   const uint8_t vsk[BUNDLE_KX_SK_BYTES],
+			   const uint8_t spk[BUNDLE_KX_PK_BYTES])
+{
+	int rc = bundle_keys_vessel(&v->keys, vpk, vsk, spk);
+	if (rc < 0)
+		die("keys", rc);
+	v->id = id;
+	v->next_id = 0;
+	seq_init(&v->seq, 0);
+}
+
+/* Seals msgs[0..n), texts of one crew member of v, as one bundle of one
+ * section into out[0..cap); returns its length. */
+static size_t seal_texts(struct sealer *s, struct vessel_tx *v, uint32_t crew,
+			 const struct msg *msgs, size_t n, uint8_t *out, size_t cap)
+{
+	uint64_t base = BENCH_TIME + v->next_id * BENCH_MSG_GAP_S;
+	/* One message: absolute time inside the compressed record is cheaper
+	 * than a base time in the clear header; several: the base pays. */
+	bool has_time = n > 1;
+	body_writer_init(&s->bw, &s->work, s->body, sizeof s->body, has_time ? base : 0);
+	int rc = body_section_begin(&s->bw, -1);
+	if (rc < 0)
+		die("body_section_begin", rc);
+	for (size_t i = 0; i < n; i++) {
+		struct record r = {.type = RECORD_TEXT};
+		r.u.text.msg_id = ++v->next_id;
+		r.u.text.ts = BENCH_TIME + v->next_id * BENCH_MSG_GAP_S;
+		r.u.text.crew_id = crew;
+		r.u.text.contact_ref = 1;
+		r.u.text.text.ptr = msgs[i].p;
+		r.u.text.text.len = msgs[i].n;
+		if ((rc = body_add(&s->bw, &r)) < 0)
+			die("body_add", rc);
+	}
+	if ((rc = body_section_end(&s->bw)) < 0)
+		die("body_section_end", rc);
+	/* The section's method byte follows its length varint. */
+	uint64_t slen;
+	ssize_t vl = varint_decode(s->body, s->bw.len, &slen);
+	if (vl > 0)
+		s->dict_use[s->body[vl]]++;
+
+	if (seq_available(&v->seq) == 0) {
+		uint64_t lim;
+		if ((rc = seq_reserve(&v->seq, 1024, &lim)) < 0 || (rc = seq_confirm(&v->seq, lim)) < 0)
+			die("seq", rc);
+	}
+	struct seq_ticket t;
+	if ((rc = seq_take(&v->seq, &t)) < 0)
+		die("seq_take", rc);
+	struct bundle_sender snd = {.vessel = v->id, .to_vessel = false,
+				    .tx_key = v->keys.tx, .sign_sk = NULL};
+	struct bundle_opts o = {.sign = false, .has_time = has_time, .base_time = base};
+	ssize_t blen = bundle_seal(&snd, &o, &t, s->body, s->bw.len, out, cap);
+	if (blen < 0)
+		die("bundle_seal", (int)blen);
+	s->body_bytes += s->bw.len;
+	s->bundle_bytes += (uint64_t)blen;
+	return (size_t)blen;
 }
 
 /* Runs both ARQ ends to quiet, counting framed bytes each way. */
@@ -309,14 +424,12 @@ static void setup(struct bench *b)
 	uint8_t spk[crypto_kx_PUBLICKEYBYTES], ssk[crypto_kx_SECRETKEYBYTES];
 	crypto_kx_keypair(vpk, vsk);
 	crypto_kx_keypair(spk, ssk);
-	int rc = bundle_keys_vessel(&b->vkeys, vpk, vsk, spk);
-	if (rc < 0)
-		die("keys", rc);
+	vessel_tx_init(&b->v, BENCH_VESSEL, vpk, vsk, spk);
 	sodium_memzero(vsk, sizeof vsk);
 	sodium_memzero(ssk, sizeof ssk);
-	seq_init(&b->seq, 0);
 
 	static const struct arq_callbacks cb = {ignore_deliver, ignore_acked, ignore_reset};
+	int rc;
 	struct arq_config cfg = {.rate_bps = BENCH_RATE_BPS, .rtt_ms = BENCH_RTT_MS,
 				 .frame_overhead = FRAME_OVERHEAD_SMALL, .epoch = 1};
 	b->tx = calloc(1, arq_size());
@@ -337,57 +450,15 @@ static void setup(struct bench *b)
 	b->counting = true;
 }
 
-/* One bundle of msgs[0..n) from one crew member; returns its length. */
-static size_t send_bundle(struct bench *b, const struct msg *msgs, size_t n)
+/* One bundle of msgs[0..n) from one crew member, through the ARQ. */
+static void send_bundle(struct bench *b, const struct msg *msgs, size_t n)
 {
-	uint64_t base = BENCH_TIME + b->next_id * BENCH_MSG_GAP_S;
-	/* One message: absolute time inside the compressed record is cheaper
-	 * than a base time in the clear header; several: the base pays. */
-	bool has_time = n > 1;
-	body_writer_init(&b->bw, &b->work, b->body, sizeof b->body, has_time ? base : 0);
-	int rc = body_section_begin(&b->bw, -1);
-	if (rc < 0)
-		die("body_section_begin", rc);
-	for (size_t i = 0; i < n; i++) {
-		struct record r = {.type = RECORD_TEXT};
-		r.u.text.msg_id = ++b->next_id;
-		r.u.text.ts = BENCH_TIME + b->next_id * BENCH_MSG_GAP_S;
-		r.u.text.crew_id = 7;
-		r.u.text.contact_ref = 1;
-		r.u.text.text.ptr = msgs[i].p;
-		r.u.text.text.len = msgs[i].n;
-		if ((rc = body_add(&b->bw, &r)) < 0)
-			die("body_add", rc);
-	}
-	if ((rc = body_section_end(&b->bw)) < 0)
-		die("body_section_end", rc);
-	/* The section's method byte follows its length varint. */
-	uint64_t slen;
-	ssize_t vl = varint_decode(b->body, b->bw.len, &slen);
-	if (vl > 0)
-		b->dict_use[b->body[vl]]++;
-
-	if (seq_available(&b->seq) == 0) {
-		uint64_t lim;
-		if ((rc = seq_reserve(&b->seq, 1024, &lim)) < 0 || (rc = seq_confirm(&b->seq, lim)) < 0)
-			die("seq", rc);
-	}
-	struct seq_ticket t;
-	if ((rc = seq_take(&b->seq, &t)) < 0)
-		die("seq_take", rc);
-	struct bundle_sender snd = {.vessel = BENCH_VESSEL, .to_vessel = false,
-				    .tx_key = b->vkeys.tx, .sign_sk = NULL};
-	struct bundle_opts o = {.sign = false, .has_time = has_time, .base_time = base};
-	ssize_t blen = bundle_seal(&snd, &o, &t, b->body, b->bw.len, b->bundle, sizeof b->bundle);
-	if (blen < 0)
-		die("bundle_seal", (int)blen);
-	b->body_bytes += b->bw.len;
-	b->bundle_bytes += (uint64_t)blen;
+	size_t len = seal_texts(&b->sl, &b->v, BENCH_CREW, msgs, n, b->bundle, sizeof b->bundle);
 	uint64_t id;
-	if ((rc = arq_send(b->tx, b->bundle, (size_t)blen, &id)) < 0)
+	int rc = arq_send(b->tx, b->bundle, len, &id);
+	if (rc < 0)
 		die("arq_send", rc);
 	drain(b);
-	return (size_t)blen;
 }
 
 /* ---- groups of messages --------------------------------------------------- */
@@ -525,9 +596,9 @@ static int run_bytes(const struct msg *msgs, size_t count, unsigned long batch, 
 	printf("messages=%" PRIu64 " text_bytes=%" PRIu64 " body_bytes=%" PRIu64
 	       " bundle_bytes=%" PRIu64 " onair_bytes=%.1f ack_bytes=%.1f "
 	       "ratio=%.3f deflate_ratio=%.3f dict=%s\n",
-	       messages, r.text, b->body_bytes, b->bundle_bytes, onair, acks,
+	       messages, r.text, b->sl.body_bytes, b->sl.bundle_bytes, onair, acks,
 	       (double)b->onair / (double)r.text, (double)r.deflated / (double)r.text,
-	       dict_label(most_used(b->dict_use), label, sizeof label));
+	       dict_label(most_used(b->sl.dict_use), label, sizeof label));
 	free(b->tx);
 	free(b->rx);
 	free(b);
@@ -579,8 +650,9 @@ static void text_group(void *ctx, const struct msg *msgs, size_t n)
 	free(t);
 }
 
-/* --dict: "auto", a number (0x11, 17) or a shipped dictionary's name
- * ("mya" or "mya.1"); DICT_AUTO, the method byte, or ERR_NOTFOUND. */
+/* --dict: "auto", a number (0x11, 17) or a shipped dictionary's name:
+ * "mya.1" for one version, "mya" for the newest; DICT_AUTO, the method
+ * byte, or ERR_NOTFOUND. */
 static int parse_dict(const char *s)
 {
 	if (strcmp(s, "auto") == 0)
@@ -591,14 +663,17 @@ static int parse_dict(const char *s)
 	if (end != s && *end == '\0' && errno == 0)
 		return v <= 0xff && (v == COMPRESS_METHOD_DEFLATE || dict_find((uint8_t)v))
 		       ? (int)v : ERR_NOTFOUND;
+	const struct dict *best = NULL;
 	for (size_t i = 0; i < dict_shipped_count; i++) {
 		const struct dict *d = &dict_shipped[i];
 		char full[64];
 		snprintf(full, sizeof full, "%s.%u", d->name, d->version);
-		if (strcmp(s, d->name) == 0 || strcmp(s, full) == 0)
+		if (strcmp(s, full) == 0)
 			return d->id;
+		if (strcmp(s, d->name) == 0 && (!best || d->version > best->version))
+			best = d;
 	}
-	return ERR_NOTFOUND;
+	return best ? best->id : ERR_NOTFOUND;
 }
 
 static int run_text(const struct msg *msgs, size_t count, unsigned long batch,
@@ -625,58 +700,335 @@ static int run_text(const struct msg *msgs, size_t count, unsigned long batch,
 	return 0;
 }
 
+/* ---- ingest mode ------------------------------------------------------------ */
+
+#define INGEST_PER_BUNDLE_DEFAULT 10u
+#define INGEST_PER_BUNDLE_MAX 100u
+#define INGEST_VESSELS_MAX 100000u
+#define INGEST_MESSAGES_MAX 100000000u
+#define INGEST_CREW 4u                /* crew members writing on each vessel */
+#define INGEST_KG_MIN 10u             /* the built-in texts' varying figure */
+#define INGEST_KG_SPAN 990u
+#define INGEST_KG_STEP 37u
+#define INGEST_MORE_EVERY 3u          /* every third built-in text is longer */
+#define NS_PER_S 1000000000.0
+
+/* The built-in texts: a crew member's news home in one language, with a
+ * figure that changes per message and now and then one sentence more
+ * (about 45 .. 200 UTF-8 bytes). */
+static const struct phrase {
+	const char *head, *tail, *more;
+} phrases[] = {
+	{"Catch was good today, about ", " kg of tuna. Back in port Friday if the weather holds.",
+	 " Love to the kids, tell Mum I called."},
+	{"วันนี้จับปลาได้ประมาณ ", " กิโล สบายดีทุกคน", " คิดถึงนะ ฝากบอกแม่ด้วย"},
+	{"ကျွန်တော် နေကောင်းပါတယ်။ ဒီနေ့ ငါး ", " ကီလို ရတယ်။", " အမေ့ကို နှုတ်ဆက်ပေးပါ။"},
+	{"ខ្ញុំសុខសប្បាយ។ ថ្ងៃនេះចាប់ត្រីបាន ", " គីឡូ។", " នឹកកូនៗណាស់។"},
+	{"ຂ້ອຍສະບາຍດີ. ມື້ນີ້ຫາປາໄດ້ ", " ກິໂລ.", " ຄິດຮອດເດີ້."},
+	{"Anh vẫn khỏe. Hôm nay bắt được ", " ký cá.", " Nhớ em và các con nhiều lắm."},
+	{"Saya sehat. Hari ini dapat ", " kg ikan. Pulang minggu depan kalau cuaca baik.",
+	 " Salam untuk ibu."},
+	{"Okay lang ako. Nakahuli kami ng ", " kilo ngayon.", " Ingat kayo diyan, mahal ko kayo."},
+};
+#define NPHRASES (sizeof phrases / sizeof phrases[0])
+
+struct ingest_opts {
+	unsigned long vessels, messages, per_bundle;
+	const char *db;                 /* NULL: a temporary directory */
+};
+
+/* Every sealed bundle, end to end. */
+struct sealed_set {
+	uint8_t *bytes;
+	size_t len, cap;
+	size_t *off;                    /* bundle i: bytes[off[i] .. off[i + 1]) */
+	size_t count;
+};
+
+static void sealed_add(struct sealed_set *ss, const uint8_t *b, size_t n)
+{
+	if (ss->len + n > ss->cap) {
+		size_t cap = ss->cap ? ss->cap : 1u << 20;
+		while (cap < ss->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(ss->bytes, cap);
+		if (!p)
+			die("bundles", ERR_NOMEM);
+		ss->bytes = p;
+		ss->cap = cap;
+	}
+	memcpy(ss->bytes + ss->len, b, n);
+	ss->len += n;
+	ss->off[++ss->count] = ss->len;
+}
+
+/* Built-in text i in language lang into buf (BODY_TEXT_UTF8_MAX bytes). */
+static struct msg phrase_text(size_t lang, uint64_t i, uint8_t *buf)
+{
+	const struct phrase *p = &phrases[lang % NPHRASES];
+	int n = snprintf((char *)buf, BODY_TEXT_UTF8_MAX, "%s%" PRIu64 "%s%s", p->head,
+			 INGEST_KG_MIN + i * INGEST_KG_STEP % INGEST_KG_SPAN, p->tail,
+			 i % INGEST_MORE_EVERY == 0 ? p->more : "");
+	if (n < 0 || (size_t)n >= BODY_TEXT_UTF8_MAX)
+		die("built-in text", ERR_TOOBIG);
+	return (struct msg){buf, (size_t)n};
+}
+
+/* Registers count vessels with fresh keys in st (one transaction)
+ * and returns their sending sides, keyed to shore. */
+static struct vessel_tx *vessels_register(struct store *st, const struct keyfile_secret *shore,
+					  unsigned long count)
+{
+	struct vessel_tx *v = calloc(count, sizeof *v);
+	if (!v)
+		die("vessels", ERR_NOMEM);
+	int rc = db_begin(store_db(st));
+	if (rc < 0)
+		die("db_begin", rc);
+	for (unsigned long i = 0; i < count; i++) {
+		uint32_t id = BENCH_VESSEL + (uint32_t)i;
+		char name[KEYFILE_ID_MAX + 1];
+		snprintf(name, sizeof name, "bench-%" PRIu32, id);
+		struct keyfile_secret *k;
+		if ((rc = keyfile_generate(KEYFILE_ROLE_VESSEL, name, &k)) < 0)
+			die("keyfile_generate", rc);
+		if ((rc = store_vessel_add(st, id, name, k->pub.sign_pk, k->pub.kx_pk,
+					   (int64_t)BENCH_TIME)) < 0)
+			die("store_vessel_add", rc);
+		vessel_tx_init(&v[i], id, k->pub.kx_pk, k->kx_sk, shore->pub.kx_pk);
+		keyfile_secret_free(k);
+	}
+	if ((rc = db_commit(store_db(st))) < 0)
+		die("db_commit", rc);
+	return v;
+}
+
+/* Seals every bundle before the clock starts: bundle b goes to vessel
+ * b mod N (round robin) from one of its crew members, whose language picks
+ * the built-in texts; corpus lines are taken in order, wrapping. */
+static void build_bundles(struct sealed_set *ss, struct vessel_tx *v,
+			  const struct ingest_opts *io, const struct msg *corpus, size_t ncorpus)
+{
+	struct sealer *s = calloc(1, sizeof *s);
+	struct msg *batch = calloc(io->per_bundle, sizeof *batch);
+	uint8_t *texts = malloc(io->per_bundle * BODY_TEXT_UTF8_MAX);
+	uint8_t *out = malloc(BUNDLE_BYTES_MAX);
+	size_t nbundles = (io->messages + io->per_bundle - 1) / io->per_bundle;
+	ss->off = calloc(nbundles + 1, sizeof *ss->off);
+	if (!s || !batch || !texts || !out || !ss->off)
+		die("bundles", ERR_NOMEM);
+	uint64_t i = 0;
+	for (size_t b = 0; b < nbundles; b++) {
+		struct vessel_tx *vt = &v[b % io->vessels];
+		uint32_t crew = 1 + (uint32_t)(b / io->vessels % INGEST_CREW);
+		size_t n = io->messages - i < io->per_bundle ? (size_t)(io->messages - i) : io->per_bundle;
+		for (size_t j = 0; j < n; j++, i++)
+			batch[j] = corpus ? corpus[i % ncorpus]
+					  : phrase_text(vt->id + crew, i, texts + j * BODY_TEXT_UTF8_MAX);
+		sealed_add(ss, out, seal_texts(s, vt, crew, batch, n, out, BUNDLE_BYTES_MAX));
+	}
+	free(out);
+	free(texts);
+	free(batch);
+	free(s);
+}
+
+/* Removes the database files of path and the directory dir holding them. */
+static void remove_db(const char *dir, const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[PATH_MAX];
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+		if (unlink(p) < 0 && errno != ENOENT)
+			fprintf(stderr, "lifeline-bench: cannot remove %s: %s\n", p, strerror(errno));
+	}
+	if (rmdir(dir) < 0)
+		fprintf(stderr, "lifeline-bench: cannot remove %s: %s\n", dir, strerror(errno));
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / NS_PER_S;
+}
+
+static int run_ingest(const struct ingest_opts *io, const struct msg *corpus, size_t ncorpus)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "lifeline-bench: libsodium failed to initialise\n");
+		return 1;
+	}
+	log_set_level(LOG_LVL_WARN);    /* refusals and alerts still show */
+	char dir[PATH_MAX] = "", path[PATH_MAX];
+	if (io->db) {
+		if (access(io->db, F_OK) == 0) {
+			fprintf(stderr, "lifeline-bench: %s exists; --db wants a new file\n", io->db);
+			return 1;
+		}
+		snprintf(path, sizeof path, "%s", io->db);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dir, sizeof dir, "%s/lifeline-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(dir)) {
+			fprintf(stderr, "lifeline-bench: cannot make %s: %s\n", dir, strerror(errno));
+			return 1;
+		}
+		snprintf(path, sizeof path, "%s/shore.db", dir);
+	}
+	struct store *st;
+	struct db_open_error why = {0};
+	int rc = store_open(path, &st, &why);
+	if (rc < 0) {
+		fprintf(stderr, "lifeline-bench: %s: %s\n", path, why.text[0] ? why.text : err_str(rc));
+		if (!io->db)
+			remove_db(dir, path);
+		return 1;
+	}
+	struct keyfile_secret *shore;
+	if ((rc = keyfile_generate(KEYFILE_ROLE_SHORE, "shore", &shore)) < 0)
+		die("keyfile_generate", rc);
+	struct vessel_tx *v = vessels_register(st, shore, io->vessels);
+	struct sealed_set ss = {0};
+	build_bundles(&ss, v, io, corpus, ncorpus);
+	/* Received after the last message was written. */
+	uint64_t last = 0;
+	for (unsigned long i = 0; i < io->vessels; i++)
+		if (v[i].next_id > last)
+			last = v[i].next_id;
+	int64_t now = (int64_t)(BENCH_TIME + (last + 1) * BENCH_MSG_GAP_S);
+
+	struct ingest *in;
+	if ((rc = ingest_new(&in, st, shore)) < 0)
+		die("ingest_new", rc);
+	uint64_t outcome[INGEST_RESULT_COUNT_] = {0}, stored = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t b = 0; b < ss.count; b++) {
+		struct ingest_outcome o;
+		ingest_bundle(in, ss.bytes + ss.off[b], ss.off[b + 1] - ss.off[b], now, &o);
+		outcome[o.result]++;
+		stored += o.stored;
+	}
+	double elapsed = seconds_since(&t0);
+
+	int status = 0;
+	if (outcome[INGEST_ACCEPTED] != ss.count || stored != io->messages) {
+		fprintf(stderr, "lifeline-bench: %" PRIu64 " of %zu bundles accepted, %" PRIu64
+			" of %lu messages stored; outcomes:", outcome[INGEST_ACCEPTED], ss.count,
+			stored, io->messages);
+		for (unsigned r = 0; r < INGEST_RESULT_COUNT_; r++)
+			if (outcome[r])
+				fprintf(stderr, " %s=%" PRIu64, ingest_result_name((enum ingest_result)r),
+					outcome[r]);
+		fputc('\n', stderr);
+		status = 1;
+	} else {
+		printf("vessels=%lu messages=%lu bundles=%zu per_bundle=%lu elapsed_s=%.3f"
+		       " bundles_per_s=%.0f msgs_per_s=%.0f\n", io->vessels, io->messages, ss.count,
+		       io->per_bundle, elapsed, (double)ss.count / elapsed,
+		       (double)io->messages / elapsed);
+	}
+	if ((rc = ingest_stats_flush(in)) < 0)
+		die("ingest_stats_flush", rc);
+	ingest_free(in);
+	store_close(st);
+	keyfile_secret_free(shore);
+	free(v);
+	free(ss.bytes);
+	free(ss.off);
+	if (!io->db)
+		remove_db(dir, path);
+	return status;
+}
+
+/* The value of option opt: an integer in 1..max, or exits with status 2. */
+static unsigned long count_arg(const char *opt, const char *s, unsigned long max)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (end == s || *end || errno || *s == '-' || v == 0 || v > max) {
+		fprintf(stderr, "lifeline-bench: %s takes 1..%lu\n", opt, max);
+		exit(2);
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	const char *corpus = NULL;
 	unsigned long batch = 0, lone = 0;
 	int dict = DICT_AUTO;
-	bool text;
+	struct ingest_opts io = {.per_bundle = INGEST_PER_BUNDLE_DEFAULT};
+	enum { MODE_BYTES, MODE_TEXT, MODE_INGEST } mode;
 
-	if (argc < 2 || (strcmp(argv[1], "bytes") != 0 && strcmp(argv[1], "text") != 0)) {
+	if (argc >= 2 && strcmp(argv[1], "bytes") == 0) {
+		mode = MODE_BYTES;
+	} else if (argc >= 2 && strcmp(argv[1], "text") == 0) {
+		mode = MODE_TEXT;
+	} else if (argc >= 2 && strcmp(argv[1], "ingest") == 0) {
+		mode = MODE_INGEST;
+	} else {
 		usage();
 		return 2;
 	}
-	text = strcmp(argv[1], "text") == 0;
+	bool ingest = mode == MODE_INGEST;
 	for (int i = 2; i < argc; i++) {
-		char *end;
-		if (strcmp(argv[i], "--corpus") == 0 && i + 1 < argc) {
-			corpus = argv[++i];
-		} else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-			batch = strtoul(argv[++i], &end, 10);
-			if (*end || batch == 0 || batch > BATCH_MAX) {
-				fprintf(stderr, "lifeline-bench: --batch takes 1..%u\n", BATCH_MAX);
-				return 2;
-			}
-		} else if (strcmp(argv[i], "--lone") == 0 && i + 1 < argc) {
-			lone = strtoul(argv[++i], &end, 10);
-			if (*end || lone == 0 || lone > BODY_TEXT_UTF8_MAX) {
-				fprintf(stderr, "lifeline-bench: --lone takes 1..%u bytes\n", BODY_TEXT_UTF8_MAX);
-				return 2;
-			}
-		} else if (text && strcmp(argv[i], "--dict") == 0 && i + 1 < argc) {
-			dict = parse_dict(argv[++i]);
+		const char *opt = argv[i];
+		if (i + 1 >= argc) {
+			usage();
+			return 2;
+		}
+		const char *val = argv[++i];
+		if (strcmp(opt, "--corpus") == 0) {
+			corpus = val;
+		} else if (!ingest && strcmp(opt, "--batch") == 0) {
+			batch = count_arg(opt, val, BATCH_MAX);
+		} else if (!ingest && strcmp(opt, "--lone") == 0) {
+			lone = count_arg(opt, val, BODY_TEXT_UTF8_MAX);
+		} else if (mode == MODE_TEXT && strcmp(opt, "--dict") == 0) {
+			dict = parse_dict(val);
 			if (dict == ERR_NOTFOUND) {
 				fprintf(stderr, "lifeline-bench: --dict takes auto, 0x01 (no dictionary)"
-					" or a shipped dictionary's id or name, not '%s'\n", argv[i]);
+					" or a shipped dictionary's id or name, not '%s'\n", val);
 				return 2;
 			}
+		} else if (ingest && strcmp(opt, "--vessels") == 0) {
+			io.vessels = count_arg(opt, val, INGEST_VESSELS_MAX);
+		} else if (ingest && strcmp(opt, "--messages") == 0) {
+			io.messages = count_arg(opt, val, INGEST_MESSAGES_MAX);
+		} else if (ingest && strcmp(opt, "--per-bundle") == 0) {
+			io.per_bundle = count_arg(opt, val, INGEST_PER_BUNDLE_MAX);
+		} else if (ingest && strcmp(opt, "--db") == 0) {
+			io.db = val;
 		} else {
 			usage();
 			return 2;
 		}
 	}
-	if (!corpus || (batch && lone)) {
+	if (ingest ? !io.vessels || !io.messages : !corpus || (batch && lone)) {
 		usage();
 		return 2;
 	}
 	if (!batch && !lone)
 		batch = 1;
-	size_t count;
-	struct msg *msgs = load(corpus, &count);
-	if (!msgs)
-		return 1;
-	int rc = text ? run_text(msgs, count, batch, lone, dict)
-		      : run_bytes(msgs, count, batch, lone);
+	size_t count = 0;
+	struct msg *msgs = NULL;
+	if (corpus) {
+		msgs = load(corpus, &count);
+		if (!msgs)
+			return 1;
+		if (count == 0) {
+			fprintf(stderr, "lifeline-bench: no message in %s\n", corpus);
+			free(msgs);
+			return 1;
+		}
+	}
+	int rc = mode == MODE_INGEST ? run_ingest(&io, msgs, count)
+		 : mode == MODE_TEXT ? run_text(msgs, count, batch, lone, dict)
+				     : run_bytes(msgs, count, batch, lone);
 	for (size_t i = 0; i < count; i++)
 		free(msgs[i].p);
 	free(msgs);
