@@ -1,8 +1,9 @@
 /*
- * json.h — a small JSON writer into a growable buffer (no parser).
+ * json.h — a small JSON writer into a growable buffer, and a small strict
+ * reader (json_parse, below) for documents from the network.
  *
- * For `--json` output of the control CLIs: objects, arrays, strings,
- * integers, booleans and null.  Errors are sticky, like proto's wcursor:
+ * Writer: for `--json` output of the control CLIs and for webhook bodies:
+ * objects, arrays, strings, integers, booleans and null.  Errors are sticky, like proto's wcursor:
  * call the writers in sequence and check once with json_finish().
  *
  * Strings: the input is UTF-8.  Escaped: '"' and '\\'; control characters
@@ -87,5 +88,110 @@ int json_finish(struct json *j, char **out, size_t *len) LL_MUST_CHECK;
 /* Whether s[0..n) is entirely well-formed UTF-8 (no overlongs, no
  * surrogates, nothing over U+10FFFF, no truncated sequence).  NUL is valid. */
 bool json_utf8_valid(const char *s, size_t n);
+
+/* ---- reader ------------------------------------------------------------
+ *
+ * json_parse() reads one complete document (RFC 8259, strictly) into a
+ * flat array of nodes in document order (pre-order: a container is
+ * followed by its members, each by its own members).  Refused, each with
+ * the byte offset of the problem and a message:
+ *   - invalid UTF-8 anywhere (ERR_UTF8), a byte-order mark, control
+ *     characters U+0000..U+001F unescaped in strings;
+ *   - \u escapes that are not 4 hex digits or give a lone surrogate (a
+ *     high surrogate must be followed by a \u low surrogate: the pair is
+ *     decoded to one code point);
+ *   - comments, trailing commas, single quotes, NaN/Infinity, leading
+ *     zeros, "+1", ".5", "1.", anything after the document but whitespace
+ *     (space, tab, CR, LF);
+ *   - a key twice in one object (ERR_DUP; checked after the syntax, so a
+ *     syntax error anywhere wins);
+ *   - more than limits->max_bytes of input, containers nested deeper than
+ *     limits->max_depth, more than limits->max_nodes values (ERR_TOOBIG).
+ * Strings are decoded (escapes resolved) into one arena owned by the doc;
+ * each is NUL-terminated and also has its length (it may hold \u0000).
+ */
+#define JSON_PARSE_BYTES_MAX (1u << 20)   /* default input cap: 1 MiB */
+#define JSON_PARSE_NODES_MAX 65536u       /* default cap on values */
+#define JSON_ERR_MSG_MAX 128u             /* struct json_error.msg, with NUL */
+
+enum json_type {
+	JSON_NULL = 1,
+	JSON_FALSE,
+	JSON_TRUE,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT
+};
+
+struct json_node {
+	enum json_type type;
+	size_t offset;        /* byte offset of the value in the input */
+	size_t end;           /* index one past this node's last descendant */
+	size_t count;         /* ARRAY/OBJECT: number of members */
+	const char *key;      /* member name when the parent is an object, else NULL */
+	size_t key_len;
+	size_t key_offset;    /* byte offset of the member name's opening quote */
+	const char *str;      /* STRING: decoded text; NUMBER: its literal text */
+	size_t len;           /* bytes of str (without the NUL) */
+};
+
+/* Owns the nodes and the string arena; zero it or let json_parse() fill it. */
+struct json_doc {
+	struct json_node *nodes;  /* nodes[0] is the root */
+	size_t count;
+	char *arena;
+};
+
+struct json_limits {
+	size_t max_bytes;         /* 0: JSON_PARSE_BYTES_MAX */
+	unsigned max_depth;       /* 0: JSON_DEPTH_MAX; at most JSON_DEPTH_MAX */
+	size_t max_nodes;         /* 0: JSON_PARSE_NODES_MAX */
+};
+
+struct json_error {
+	size_t offset;            /* byte offset of the problem in the input */
+	char msg[JSON_ERR_MSG_MAX]; /* "offset 12: expected ':' after a key" */
+};
+
+/*
+ * Parses text[0..len) (need not be NUL-terminated).  limits may be NULL
+ * (the defaults); e may be NULL.  Returns 0 and fills *doc (free it with
+ * json_doc_free()), or ERR_INVAL (syntax), ERR_UTF8, ERR_DUP, ERR_TOOBIG,
+ * ERR_NOMEM; then *doc is empty and e says where and why.
+ */
+int json_parse(struct json_doc *doc, const char *text, size_t len,
+	       const struct json_limits *limits, struct json_error *e) LL_MUST_CHECK;
+/* Frees what json_parse() allocated and zeroes doc; safe twice. */
+void json_doc_free(struct json_doc *doc);
+
+/* The root value (NULL for an empty doc). */
+const struct json_node *json_root(const struct json_doc *doc);
+/* First member of a container, the next sibling of a member (NULL at the
+ * end).  next must only be given a member of parent. */
+const struct json_node *json_first(const struct json_doc *doc, const struct json_node *n);
+const struct json_node *json_next(const struct json_doc *doc, const struct json_node *parent,
+				  const struct json_node *n);
+/* The member of object obj named key; NULL if none or obj is no object. */
+const struct json_node *json_get(const struct json_doc *doc, const struct json_node *obj,
+				 const char *key);
+
+/* A number node holding an integer (no fraction, no exponent) in range.
+ * Returns 0, ERR_INVAL (not an integer number) or ERR_TOOBIG (out of range). */
+int json_node_int(const struct json_node *n, int64_t *v) LL_MUST_CHECK;
+int json_node_uint(const struct json_node *n, uint64_t *v) LL_MUST_CHECK;
+
+/*
+ * Member lookups for the common case.  Return 0; ERR_NOTFOUND (no such
+ * member); ERR_INVAL (wrong type; for strings also: holds a NUL, since
+ * callers use them as C strings); ERR_TOOBIG (integer out of range).
+ * *s points into the doc's arena: valid until json_doc_free().
+ */
+int json_get_string(const struct json_doc *doc, const struct json_node *obj, const char *key,
+		    const char **s, size_t *len) LL_MUST_CHECK;
+int json_get_int(const struct json_doc *doc, const struct json_node *obj, const char *key,
+		 int64_t *v) LL_MUST_CHECK;
+int json_get_uint(const struct json_doc *doc, const struct json_node *obj, const char *key,
+		  uint64_t *v) LL_MUST_CHECK;
 
 #endif

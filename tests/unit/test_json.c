@@ -4,6 +4,10 @@
  * Thai passthrough, each kind of ill-formed UTF-8 replaced by U+FFFD),
  * structure and commas, integer extremes, misuse refused, depth cap,
  * seeded random strings always give valid UTF-8 with no raw control bytes.
+ * The reader: a table of good documents (dumped back to a canonical form),
+ * a table of bad ones (code and byte offset of the error), limits at +-1,
+ * lookups, integer ranges, and writer -> reader round trips of random
+ * strings.
  */
 #include <CUnit/CUnit.h>
 #include <stdint.h>
@@ -12,6 +16,8 @@
 #include <string.h>
 
 #include "common/json.h"
+
+#define DUMP_MAX 512u
 
 struct esc_vec {
 	const char *in;
@@ -247,6 +253,324 @@ static void test_random_strings(void)
 	}
 }
 
+/* ---- reader ---- */
+
+/* A canonical dump of a parsed tree: strings and keys in quotes with bytes
+ * outside printable ASCII as \xNN, numbers as their literal. */
+static void dump_node(const struct json_doc *d, const struct json_node *n, char *out, size_t *o)
+{
+#define PUT(...) (*o += (size_t)snprintf(out + *o, DUMP_MAX - *o, __VA_ARGS__))
+	if (*o >= DUMP_MAX - 16u)
+		return;
+	if (n->key != NULL) {
+		PUT("\"");
+		for (size_t i = 0; i < n->key_len; i++) {
+			unsigned char c = (unsigned char)n->key[i];
+			if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+				PUT("%c", c);
+			else
+				PUT("\\x%02x", c);
+		}
+		PUT("\":");
+	}
+	switch (n->type) {
+	case JSON_NULL: PUT("null"); break;
+	case JSON_TRUE: PUT("true"); break;
+	case JSON_FALSE: PUT("false"); break;
+	case JSON_NUMBER: PUT("%s", n->str); break;
+	case JSON_STRING:
+		PUT("\"");
+		for (size_t i = 0; i < n->len; i++) {
+			unsigned char c = (unsigned char)n->str[i];
+			if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+				PUT("%c", c);
+			else
+				PUT("\\x%02x", c);
+		}
+		PUT("\"");
+		break;
+	case JSON_ARRAY:
+	case JSON_OBJECT: {
+		PUT(n->type == JSON_ARRAY ? "[" : "{");
+		size_t k = 0;
+		for (const struct json_node *m = json_first(d, n); m; m = json_next(d, n, m)) {
+			if (k++)
+				PUT(",");
+			dump_node(d, m, out, o);
+		}
+		CU_ASSERT_EQUAL(k, n->count);
+		PUT(n->type == JSON_ARRAY ? "]" : "}");
+		break;
+	}
+	}
+#undef PUT
+}
+
+struct good_vec {
+	const char *in;
+	size_t len;
+	const char *dump;
+};
+#define G(s, d) { s, sizeof(s) - 1, d }
+
+static const struct good_vec good_vecs[] = {
+	G("{}", "{}"),
+	G("[]", "[]"),
+	G(" \t\r\n{ } \n", "{}"),
+	G("0", "0"),
+	G("-0", "-0"),
+	G("-12.5e+3", "-12.5e+3"),
+	G("1E9", "1E9"),
+	G("true", "true"),
+	G("null", "null"),
+	G("\"\"", "\"\""),
+	G("[1,[2,[3]],{\"a\":{}}]", "[1,[2,[3]],{\"a\":{}}]"),
+	G("{\"a\":1,\"b\":\"x\",\"c\":[true,false,null]}", "{\"a\":1,\"b\":\"x\",\"c\":[true,false,null]}"),
+	G("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\x22\\x5c/\\x08\\x0c\\x0a\\x0d\\x09\""),
+	G("\"\\u0041\\u00e9\\u0E2A\"", "\"A\\xc3\\xa9\\xe0\\xb8\\xaa\""),
+	G("\"\\u0000\"", "\"\\x00\""),
+	G("\"\\ud83d\\udc1f\"", "\"\\xf0\\x9f\\x90\\x9f\""),          /* fish, surrogate pair */
+	G("\"\\uDBFF\\uDFFF\"", "\"\\xf4\\x8f\\xbf\\xbf\""),          /* U+10FFFF */
+	/* Thai and Burmese as raw UTF-8 */
+	G("{\"t\":\"\xe0\xb8\xaa\xe0\xb8\xa7\",\"m\":\"\xe1\x80\x99\xe1\x80\x84\"}",
+	  "{\"t\":\"\\xe0\\xb8\\xaa\\xe0\\xb8\\xa7\",\"m\":\"\\xe1\\x80\\x99\\xe1\\x80\\x84\"}"),
+	G("{\"a\":{\"x\":1},\"b\":{\"x\":1}}", "{\"a\":{\"x\":1},\"b\":{\"x\":1}}"), /* same key, other objects */
+	G("[{\"a\":1},{\"a\":1}]", "[{\"a\":1},{\"a\":1}]"),
+};
+
+struct bad_vec {
+	const char *in;
+	size_t len;
+	int rc;
+	size_t offset;
+	const char *says;     /* part of the message */
+};
+#define B(s, rc, off, says) { s, sizeof(s) - 1, rc, off, says }
+
+static const struct bad_vec bad_vecs[] = {
+	B("", ERR_INVAL, 0, "empty"),
+	B("  ", ERR_INVAL, 2, "empty"),
+	B("\xef\xbb\xbf{}", ERR_INVAL, 0, "byte-order mark"),
+	B("{", ERR_INVAL, 1, "expected a key"),
+	B("{\"a\"", ERR_INVAL, 4, "expected ':'"),
+	B("{\"a\":", ERR_INVAL, 5, "expected a value"),
+	B("{\"a\":1", ERR_INVAL, 6, "ends inside an object"),
+	B("{\"a\":1,}", ERR_INVAL, 7, "trailing comma"),
+	B("[1,]", ERR_INVAL, 3, "trailing comma"),
+	B("[1 2]", ERR_INVAL, 3, "expected ','"),
+	B("{a:1}", ERR_INVAL, 1, "expected a key"),
+	B("{'a':1}", ERR_INVAL, 1, "expected a key"),
+	B("{\"a\":1}x", ERR_INVAL, 7, "text after"),
+	B("{} {}", ERR_INVAL, 3, "text after"),
+	B("/*c*/{}", ERR_INVAL, 0, "unexpected character"),
+	B("NaN", ERR_INVAL, 0, "unexpected"),
+	B("tru", ERR_INVAL, 0, "unexpected"),
+	B("nul", ERR_INVAL, 0, "unexpected"),
+	B("01", ERR_INVAL, 0, "leading zero"),
+	B("-", ERR_INVAL, 0, "digit after '-'"),
+	B("+1", ERR_INVAL, 0, "unexpected"),
+	B(".5", ERR_INVAL, 0, "unexpected"),
+	B("1.", ERR_INVAL, 2, "follow '.'"),
+	B("1e", ERR_INVAL, 2, "exponent"),
+	B("1e+", ERR_INVAL, 3, "exponent"),
+	B("\"abc", ERR_INVAL, 0, "not closed"),
+	B("\"a\nb\"", ERR_INVAL, 2, "control character 0x0a"),
+	B("\"a\x00" "b\"", ERR_INVAL, 2, "control character 0x00"),
+	B("\"\\x\"", ERR_INVAL, 1, "unknown escape"),
+	B("\"\\u12\"", ERR_INVAL, 3, "4 hex digits"),
+	B("\"\\u12G4\"", ERR_INVAL, 5, "4 hex digits"),
+	B("\"\\udc00\"", ERR_INVAL, 1, "lone low surrogate"),
+	B("\"\\ud800\"", ERR_INVAL, 1, "high surrogate"),
+	B("\"\\ud800x\"", ERR_INVAL, 1, "high surrogate"),
+	B("\"\\ud800\\u0041\"", ERR_INVAL, 7, "no low surrogate"),
+	B("\"\xff\"", ERR_UTF8, 1, "invalid UTF-8"),
+	B("\"\xc0\xaf\"", ERR_UTF8, 1, "invalid UTF-8"),              /* overlong */
+	B("\"\xed\xa0\x80\"", ERR_UTF8, 1, "invalid UTF-8"),          /* raw surrogate */
+	B("\"\xe0\xb8\"", ERR_UTF8, 1, "invalid UTF-8"),              /* truncated Thai */
+	B("\xe0\xb8\xaa", ERR_INVAL, 0, "unexpected"),
+	B("\xff", ERR_UTF8, 0, "invalid UTF-8"),
+	B("{\"a\":1,\"a\":2}", ERR_DUP, 7, "duplicate key \"a\""),
+	B("{\"a\":{\"x\":1,\"x\":2},\"a\":3}", ERR_DUP, 12, "duplicate key \"x\""),
+	B("{\"\\u0061\":1,\"a\":2}", ERR_DUP, 12, "duplicate key"),     /* same after decoding */
+	B("{\"a\":1,\"a\":2,x}", ERR_INVAL, 13, "expected a key"),     /* syntax wins */
+};
+
+static void test_parse_good(void)
+{
+	for (size_t i = 0; i < sizeof good_vecs / sizeof good_vecs[0]; i++) {
+		const struct good_vec *v = &good_vecs[i];
+		struct json_doc d;
+		struct json_error e;
+		int rc = json_parse(&d, v->in, v->len, NULL, &e);
+		if (rc != 0)
+			fprintf(stderr, "\ngood vector %zu refused: %s\n", i, e.msg);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		char out[DUMP_MAX];
+		size_t o = 0;
+		out[0] = '\0';
+		dump_node(&d, json_root(&d), out, &o);
+		if (strcmp(out, v->dump) != 0)
+			fprintf(stderr, "\ngood vector %zu: got %s\n", i, out);
+		CU_ASSERT_STRING_EQUAL(out, v->dump);
+		CU_ASSERT_EQUAL(json_root(&d)->end, d.count);
+		json_doc_free(&d);
+		json_doc_free(&d);     /* safe twice */
+	}
+}
+
+static void test_parse_bad(void)
+{
+	for (size_t i = 0; i < sizeof bad_vecs / sizeof bad_vecs[0]; i++) {
+		const struct bad_vec *v = &bad_vecs[i];
+		struct json_doc d;
+		struct json_error e;
+		int rc = json_parse(&d, v->in, v->len, NULL, &e);
+		if (rc != v->rc || e.offset != v->offset || !strstr(e.msg, v->says))
+			fprintf(stderr, "\nbad vector %zu: rc %d offset %zu msg %s\n", i, rc, e.offset, e.msg);
+		CU_ASSERT_EQUAL(rc, v->rc);
+		CU_ASSERT_EQUAL(e.offset, v->offset);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, v->says));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "offset "));
+		CU_ASSERT_PTR_NULL(d.nodes);
+		CU_ASSERT_EQUAL(d.count, 0);
+		/* the error pointer is optional */
+		CU_ASSERT_EQUAL(json_parse(&d, v->in, v->len, NULL, NULL), v->rc);
+	}
+}
+
+static void nest(char *buf, unsigned levels, size_t *len)
+{
+	for (unsigned i = 0; i < levels; i++)
+		buf[i] = '[';
+	for (unsigned i = 0; i < levels; i++)
+		buf[levels + i] = ']';
+	*len = 2u * levels;
+}
+
+static void test_parse_limits(void)
+{
+	struct json_doc d;
+	struct json_error e;
+	char buf[2 * JSON_DEPTH_MAX + 4];
+	size_t len;
+	/* depth: default JSON_DEPTH_MAX containers, one more refused */
+	nest(buf, JSON_DEPTH_MAX, &len);
+	CU_ASSERT_EQUAL(json_parse(&d, buf, len, NULL, &e), 0);
+	CU_ASSERT_EQUAL(d.count, JSON_DEPTH_MAX);
+	json_doc_free(&d);
+	nest(buf, JSON_DEPTH_MAX + 1, &len);
+	CU_ASSERT_EQUAL(json_parse(&d, buf, len, NULL, &e), ERR_TOOBIG);
+	CU_ASSERT_EQUAL(e.offset, JSON_DEPTH_MAX);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "nested deeper than 32"));
+	struct json_limits lim = { .max_depth = 2 };
+	nest(buf, 2, &len);
+	CU_ASSERT_EQUAL(json_parse(&d, buf, len, &lim, &e), 0);
+	json_doc_free(&d);
+	nest(buf, 3, &len);
+	CU_ASSERT_EQUAL(json_parse(&d, buf, len, &lim, &e), ERR_TOOBIG);
+	/* bytes: exactly max_bytes passes, one more is refused */
+	lim = (struct json_limits){ .max_bytes = 7 };
+	CU_ASSERT_EQUAL(json_parse(&d, "[1,2,3]", 7, &lim, &e), 0);
+	json_doc_free(&d);
+	CU_ASSERT_EQUAL(json_parse(&d, "[1,2,3] ", 8, &lim, &e), ERR_TOOBIG);
+	CU_ASSERT_EQUAL(e.offset, 7);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "over 7 bytes"));
+	/* nodes: the array and its 3 members = 4 */
+	lim = (struct json_limits){ .max_nodes = 4 };
+	CU_ASSERT_EQUAL(json_parse(&d, "[1,2,3]", 7, &lim, &e), 0);
+	json_doc_free(&d);
+	CU_ASSERT_EQUAL(json_parse(&d, "[1,2,3,4]", 9, &lim, &e), ERR_TOOBIG);
+	CU_ASSERT_EQUAL(e.offset, 7);
+}
+
+static void test_lookups(void)
+{
+	static const char doc[] =
+		"{\"vessel\":7,\"neg\":-3,\"big\":18446744073709551615,\"over\":18446744073709551616,"
+		"\"min\":-9223372036854775808,\"frac\":1.5,\"exp\":1e3,\"text\":\"hi\",\"nul\":\"a\\u0000b\","
+		"\"arr\":[1,2],\"mz\":-0}";
+	struct json_doc d;
+	struct json_error e;
+	CU_ASSERT_EQUAL_FATAL(json_parse(&d, doc, sizeof doc - 1, NULL, &e), 0);
+	const struct json_node *r = json_root(&d);
+	int64_t i;
+	uint64_t u;
+	const char *s;
+	size_t n;
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "vessel", &i), 0);
+	CU_ASSERT_EQUAL(i, 7);
+	CU_ASSERT_EQUAL(json_get_uint(&d, r, "vessel", &u), 0);
+	CU_ASSERT_EQUAL(u, 7);
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "neg", &i), 0);
+	CU_ASSERT_EQUAL(i, -3);
+	CU_ASSERT_EQUAL(json_get_uint(&d, r, "neg", &u), ERR_TOOBIG);
+	CU_ASSERT_EQUAL(json_get_uint(&d, r, "mz", &u), 0);
+	CU_ASSERT_EQUAL(u, 0);
+	CU_ASSERT_EQUAL(json_get_uint(&d, r, "big", &u), 0);
+	CU_ASSERT_EQUAL(u, UINT64_MAX);
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "big", &i), ERR_TOOBIG);
+	CU_ASSERT_EQUAL(json_get_uint(&d, r, "over", &u), ERR_TOOBIG);
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "min", &i), 0);
+	CU_ASSERT_EQUAL(i, INT64_MIN);
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "frac", &i), ERR_INVAL);
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "exp", &i), ERR_INVAL);
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "text", &i), ERR_INVAL);
+	CU_ASSERT_EQUAL(json_get_int(&d, r, "absent", &i), ERR_NOTFOUND);
+	CU_ASSERT_EQUAL(json_get_string(&d, r, "text", &s, &n), 0);
+	CU_ASSERT_STRING_EQUAL(s, "hi");
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(json_get_string(&d, r, "nul", &s, &n), ERR_INVAL);  /* NUL inside */
+	CU_ASSERT_EQUAL(json_get(&d, r, "nul")->len, 3);
+	CU_ASSERT_EQUAL(json_get_string(&d, r, "vessel", &s, &n), ERR_INVAL);
+	CU_ASSERT_EQUAL(json_get_string(&d, r, "absent", &s, NULL), ERR_NOTFOUND);
+	const struct json_node *arr = json_get(&d, r, "arr");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(arr);
+	CU_ASSERT_EQUAL(arr->count, 2);
+	CU_ASSERT_PTR_NULL(json_get(&d, arr, "x"));              /* not an object */
+	const struct json_node *a0 = json_first(&d, arr);
+	CU_ASSERT_EQUAL(json_node_int(a0, &i), 0);
+	CU_ASSERT_EQUAL(i, 1);
+	CU_ASSERT_EQUAL(json_node_int(json_next(&d, arr, a0), &i), 0);
+	CU_ASSERT_EQUAL(i, 2);
+	CU_ASSERT_PTR_NULL(json_next(&d, arr, json_next(&d, arr, a0)));
+	json_doc_free(&d);
+}
+
+/* Writer -> reader: random byte strings (made valid by the writer) come
+ * back exactly as the writer's replacement-free text when valid. */
+static void test_roundtrip_random(void)
+{
+	srand(20240601);
+	for (int round = 0; round < 500; round++) {
+		char in[64];
+		size_t n = (size_t)(rand() % (int)sizeof in);
+		for (size_t i = 0; i < n; i++)
+			in[i] = (char)(rand() % 4 == 0 ? rand() % 256 : 0x20 + rand() % 95);
+		struct json j;
+		json_init(&j);
+		json_object_begin(&j);
+		json_key(&j, "k");
+		json_string_n(&j, in, n);
+		json_object_end(&j);
+		size_t replaced = j.replaced;
+		char *out = NULL;
+		size_t len = 0;
+		CU_ASSERT_EQUAL_FATAL(json_finish(&j, &out, &len), 0);
+		struct json_doc d;
+		struct json_error e;
+		CU_ASSERT_EQUAL_FATAL(json_parse(&d, out, len, NULL, &e), 0);
+		const struct json_node *k = json_get(&d, json_root(&d), "k");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+		CU_ASSERT(json_utf8_valid(k->str, k->len));
+		if (replaced == 0) {
+			CU_ASSERT_EQUAL(k->len, n);
+			CU_ASSERT(memcmp(k->str, in, n) == 0);
+		}
+		json_doc_free(&d);
+		free(out);
+	}
+}
+
 void suite_json(void);
 void suite_json(void)
 {
@@ -258,4 +582,9 @@ void suite_json(void)
 	CU_add_test(s, "depth cap", test_depth_cap);
 	CU_add_test(s, "size cap +-1", test_size_cap);
 	CU_add_test(s, "random strings", test_random_strings);
+	CU_add_test(s, "parse: good documents", test_parse_good);
+	CU_add_test(s, "parse: bad documents, offsets", test_parse_bad);
+	CU_add_test(s, "parse: limits +-1", test_parse_limits);
+	CU_add_test(s, "parse: lookups and integers", test_lookups);
+	CU_add_test(s, "parse: writer round trip", test_roundtrip_random);
 }
