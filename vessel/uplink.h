@@ -31,7 +31,12 @@
 #include "proto/err.h"
 #include "vessel/store.h"
 
-#define UPLINK_SEQ_BLOCK 16u            /* numbers reserved per persisted limit */
+/* Numbers reserved per persisted limit.  One: a crash can then burn at
+ * most the one number whose bundle was being stored, so the shore's gap
+ * alerts stay rare and meaningful (a gap is a crash at that instant, or a
+ * bundle that never arrived).  The price is one more commit per bundle,
+ * nothing next to a satellite round trip. */
+#define UPLINK_SEQ_BLOCK 1u
 #define UPLINK_PENDING_MAX 1024u        /* queued messages the scheduler sees at once */
 #define UPLINK_PENDING_PER_CREW 64u     /* of which texts of one crew member */
 #define UPLINK_PICK_MAX 256u            /* messages in one bundle */
