@@ -7,7 +7,8 @@
 # replayed by the same runner.  One runner, one closing line "N passed, N failed".
 #
 # Variables: BUILD (output folder), CC, EXTRA_CFLAGS, EXTRA_LDFLAGS,
-# FUZZ_SECONDS (make fuzz), SUITE (run one suite: make test SUITE=frame).
+# FUZZ_SECONDS (make fuzz), SUITE (run one suite: make test SUITE=frame),
+# SANITIZE_BUILD and FUZZ_BUILD (default: under BUILD).
 
 BUILD        ?= build
 CC           ?= cc
@@ -152,8 +153,9 @@ test: $(BUILD)/config.mk layering $(RUNNER) $(TOOLS) $(DAEMONS) $(SHIMS)
 
 unit: test
 
+SANITIZE_BUILD ?= $(BUILD)/sanitize
 sanitize:
-	$(MAKE) BUILD=build/sanitize EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+	$(MAKE) BUILD=$(SANITIZE_BUILD) EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 	        EXTRA_LDFLAGS='-fsanitize=address,undefined' test
 
 valgrind: $(BUILD)/config.mk $(RUNNER) $(TOOLS) $(DAEMONS) $(SHIMS)
@@ -161,10 +163,10 @@ valgrind: $(BUILD)/config.mk $(RUNNER) $(TOOLS) $(DAEMONS) $(SHIMS)
 	  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(RUNNER) $(SUITE)
 
 # ---- fuzzing (clang + libFuzzer) ------------------------------------------
-FUZZ_BUILD := build/fuzz
+FUZZ_BUILD ?= $(BUILD)/fuzz
 FUZZ_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_SRC))
 fuzz: $(BUILD)/config.mk
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang \
+	$(MAKE) BUILD=$(FUZZ_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) CC=clang \
 	  EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer' \
 	  EXTRA_LDFLAGS='-fsanitize=address,undefined' fuzz-bins
 	@for b in $(FUZZ_BINS); do n=$${b##*/fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
