@@ -22,6 +22,7 @@
  */
 #include "vessel/vctl.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -53,7 +54,7 @@ const char vctl_usage[] =
 	"                                     ADDRESS: mailto:a@b.example, tel:+66812345678, webhook:NAME\n"
 	"  contact list --crew ID             your contacts and their REF numbers\n"
 	"  inbox --crew ID                    replies from your family, complaint updates\n"
-	"  status --crew ID                   what happened to your messages\n"
+	"  status --crew ID [--limit N]       what happened to your messages (newest 200)\n"
 	"  quota --crew ID                    bytes used and left this month\n"
 	"  complain --crew ID TEXT            a complaint only the labour inspectors can read\n"
 	"  sos --crew ID [TEXT]               emergency: goes before everything else\n"
@@ -142,7 +143,7 @@ static void reset_date(uint32_t period, char *buf, size_t cap)
 /* ---- arguments ----------------------------------------------------------- */
 
 struct args {
-	const char *crew, *pin, *new_pin, *to, *lang, *name;
+	const char *crew, *pin, *new_pin, *to, *lang, *name, *limit;
 	bool all;
 	int npos;
 	const char *pos[CTL_ARGS_MAX];
@@ -154,6 +155,7 @@ static int parse_args(struct out *o, int argc, char *const argv[], struct args *
 		{"--crew", offsetof(struct args, crew)}, {"--pin", offsetof(struct args, pin)},
 		{"--new-pin", offsetof(struct args, new_pin)}, {"--to", offsetof(struct args, to)},
 		{"--lang", offsetof(struct args, lang)}, {"--name", offsetof(struct args, name)},
+		{"--limit", offsetof(struct args, limit)},
 	};
 	memset(a, 0, sizeof *a);
 	bool dashdash = false;
@@ -749,13 +751,22 @@ static int cmd_status(struct out *o, struct vctl *v, const struct ctl_peer *peer
 {
 	int rc;
 	if (a->crew) {
+		uint64_t limit = VCTL_LIST_MAX;
+		if (a->limit) {
+			char *end;
+			errno = 0;
+			limit = strtoull(a->limit, &end, 10);
+			if (errno || *end || end == a->limit || limit == 0 || limit > VCTL_LIST_LIMIT_MAX)
+				return fail(o, EX_USAGE, "usage", "--limit takes a whole number from 1 to %u "
+					    "(the newest messages are listed first).", VCTL_LIST_LIMIT_MAX);
+		}
 		struct vcrew c;
 		if (crew_auth(o, v, a, &c) < 0)
 			return -1;
 		json_object_begin(&o->j);
 		json_key(&o->j, "messages");
 		json_array_begin(&o->j);
-		if ((rc = vstore_msg_each_crew(v->st, c.id, c.msg_floor, VCTL_LIST_MAX, msg_row, o)) < 0)
+		if ((rc = vstore_msg_each_crew(v->st, c.id, c.msg_floor, (uint32_t)limit, msg_row, o)) < 0)
 			return db_fail(o, v, rc);
 		json_array_end(&o->j);
 		json_object_end(&o->j);

@@ -32,6 +32,7 @@
 #define VCTL_WARN_MAX 8u                 /* quota_warn thresholds */
 #define VCTL_CREW_MAX 256u               /* SCHED_CREW_MAX */
 #define VCTL_LIST_MAX 200u               /* messages in `status --crew` */
+#define VCTL_LIST_LIMIT_MAX 1000000u     /* most `status --crew --limit N` lists */
 #define VCTL_TEXT_MAX 2048u              /* BODY_TEXT_UTF8_MAX */
 
 struct vctl_config {
