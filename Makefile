@@ -55,7 +55,7 @@ DAEMONS    := $(patsubst %.c,$(BUILD)/%,$(notdir $(wildcard vessel/vesseld.c ves
 RUNNER     := $(BUILD)/lifeline-tests
 SHIMS      := $(patsubst tests/shim/%.c,$(BUILD)/%.so,$(SHIM_SRC))
 
-.PHONY: chaos install all deps test unit sanitize valgrind fuzz fuzz-bins bench clean layering
+.PHONY: demo chaos install all deps test unit sanitize valgrind fuzz fuzz-bins bench clean layering
 # Keep object files of tools: make would otherwise delete them as
 # intermediates after every build (and rebuild them next time).
 .SECONDARY:
@@ -178,6 +178,10 @@ fuzz: $(BUILD)/config.mk
 fuzz-bins: $(FUZZ_BINS)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIBS)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(TEST_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBS) $(LDLIBS_ALL)
+
+# ---- demo -----------------------------------------------------------------
+demo: all
+	@sh tools/demo.sh $(BUILD)
 
 # ---- chaos ----------------------------------------------------------------
 # make chaos N=10000 KILLS=20 [SEED=3]: the chaos suite at any size.
