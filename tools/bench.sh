@@ -127,6 +127,25 @@ for i in 1 2 3; do
 done
 emit shore_ingest_msgs_per_s "$(printf '%s\n' $rates | sort -n | sed -n 2p)"
 
+# vesseld's peak resident memory (VmHWM) in the scenario: the fleet
+# end-to-end suite (3 crew members, 300 texts through satsim, vesseld killed
+# with SIGKILL 5 times; then two vessels and 1,000 texts).  The highest
+# figure of any vesseld in the run.
+echo "== vesseld memory (the fleet end-to-end suite)"
+echo "  \$ lifeline-tests fleet   (prints each vesseld's VmHWM before it stops)"
+rss=$(LIFELINE_BUILD=$(cd "$BUILD" && pwd) LIFELINE_SRC=$(pwd) "$BUILD/lifeline-tests" fleet 2>&1 |
+      sed -n 's/.*peak RSS \([0-9]*\) kB.*/\1/p' | sort -n | tail -1)
+[ -n "$rss" ] || { echo "bench: the fleet suite printed no peak RSS" >&2; exit 1; }
+emit vesseld_peak_rss_kb "$rss"
+
 printf '\n}\n' >> "$json.tmp"
 mv "$json.tmp" "$json"
-echo "written $json"
+echo
+echo "== summary ($json)"
+printf '%-32s %s\n' figure value
+for k in onair_lone_100B_bytes onair_ratio_sms_batch10 onair_ratio_udhr_sea \
+         deflate_ratio_sms_batch10 goodput_ratio_clean goodput_ratio_impaired \
+         shore_ingest_msgs_per_s vesseld_peak_rss_kb; do
+    v=$(sed -n "s/^  \"$k\": \([^,]*\),*$/\1/p" "$json")
+    printf '%-32s %s\n' "$k" "${v:-(not measured)}"
+done
