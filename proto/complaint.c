@@ -30,7 +30,6 @@ _Static_assert(COMPLAINT_SIGN_SK_BYTES == crypto_sign_SECRETKEYBYTES, "sign sk")
 _Static_assert(COMPLAINT_BLOB_MIN << (COMPLAINT_BUCKETS - 1u) == COMPLAINT_BLOB_MAX, "buckets");
 _Static_assert(COMPLAINT_TEXT_MAX <= UINT16_MAX, "text length is 2 bytes");
 
-#define BYTE_BITS 8u
 #define DECIMAL 10u
 
 struct category_info {
@@ -107,25 +106,6 @@ int complaint_category_parse(const char *s, enum complaint_category *cat)
 
 /* ---- record ------------------------------------------------------------- */
 
-static void put_le(struct wcursor *w, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		wcursor_put_u8(w, (uint8_t)(v >> (BYTE_BITS * i)));
-}
-
-static int get_le(struct cursor *c, size_t n, uint64_t *v)
-{
-	const uint8_t *p;
-	int rc = cursor_get_bytes(c, n, &p);
-	if (rc < 0)
-		return rc;
-	uint64_t x = 0;
-	for (size_t i = 0; i < n; i++)
-		x |= (uint64_t)p[i] << (BYTE_BITS * i);
-	*v = x;
-	return 0;
-}
-
 ssize_t complaint_record_encode(const struct complaint *c, uint8_t *out, size_t cap)
 {
 	if (!category_valid((int)c->category))
@@ -137,12 +117,12 @@ ssize_t complaint_record_encode(const struct complaint *c, uint8_t *out, size_t 
 	struct wcursor w;
 	wcursor_init(&w, out, cap);
 	wcursor_put_u8(&w, COMPLAINT_VERSION);
-	put_le(&w, c->vessel, 4);
-	put_le(&w, c->crew, 4);
+	wcursor_put_le(&w, c->vessel, 4);
+	wcursor_put_le(&w, c->crew, 4);
 	wcursor_put_u8(&w, (uint8_t)c->category);
-	put_le(&w, c->msg_id, 8);
-	put_le(&w, c->ts, 8);
-	put_le(&w, c->text_len, 2);
+	wcursor_put_le(&w, c->msg_id, 8);
+	wcursor_put_le(&w, c->ts, 8);
+	wcursor_put_le(&w, c->text_len, 2);
 	wcursor_put_bytes(&w, c->text, c->text_len);
 	if (w.full) {
 		if (out)
@@ -163,9 +143,9 @@ int complaint_record_parse(const uint8_t *in, size_t len, struct complaint *c)
 		return rc;
 	if (version != COMPLAINT_VERSION)
 		return ERR_VERSION;
-	if ((rc = get_le(&cur, 4, &vessel)) < 0 || (rc = get_le(&cur, 4, &crew)) < 0 ||
-	    (rc = cursor_get_u8(&cur, &cat)) < 0 || (rc = get_le(&cur, 8, &msg_id)) < 0 ||
-	    (rc = get_le(&cur, 8, &ts)) < 0 || (rc = get_le(&cur, 2, &tlen)) < 0)
+	if ((rc = cursor_get_le(&cur, 4, &vessel)) < 0 || (rc = cursor_get_le(&cur, 4, &crew)) < 0 ||
+	    (rc = cursor_get_u8(&cur, &cat)) < 0 || (rc = cursor_get_le(&cur, 8, &msg_id)) < 0 ||
+	    (rc = cursor_get_le(&cur, 8, &ts)) < 0 || (rc = cursor_get_le(&cur, 2, &tlen)) < 0)
 		return rc;
 	if (!category_valid(cat))
 		return ERR_INVAL;

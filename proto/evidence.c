@@ -28,7 +28,6 @@ _Static_assert(DOC_SIGN_PK_BYTES == crypto_sign_PUBLICKEYBYTES, "pk");
 _Static_assert(COMPLAINT_RECORD_MAX <= DOC_BODY_MAX, "a complaint record fits a part");
 _Static_assert(COMPLAINT_SIG_BYTES == DOC_SIG_BYTES, "one signature size");
 
-#define BYTE_BITS 8u
 #define U32_BYTES 4u
 #define U64_BYTES 8u
 
@@ -140,25 +139,6 @@ int doc_sig_verify(enum doc_part_type type, const uint8_t *body, size_t len,
 
 /* ---- documents ------------------------------------------------------------ */
 
-static void put_le(struct wcursor *w, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		wcursor_put_u8(w, (uint8_t)(v >> (BYTE_BITS * i)));
-}
-
-static int get_le(struct cursor *c, size_t n, uint64_t *v)
-{
-	const uint8_t *p;
-	int rc = cursor_get_bytes(c, n, &p);
-	if (rc < 0)
-		return rc;
-	uint64_t x = 0;
-	for (size_t i = 0; i < n; i++)
-		x |= (uint64_t)p[i] << (BYTE_BITS * i);
-	*v = x;
-	return 0;
-}
-
 ssize_t doc_encode(const struct doc *d, uint8_t *out, size_t cap)
 {
 	if (!kind_valid((int)d->kind) || d->nparts != kind_nparts((int)d->kind))
@@ -177,7 +157,7 @@ ssize_t doc_encode(const struct doc *d, uint8_t *out, size_t cap)
 		if (p->len > DOC_BODY_MAX)
 			return ERR_TOOBIG;
 		wcursor_put_u8(&w, (uint8_t)p->type);
-		put_le(&w, p->len, U32_BYTES);
+		wcursor_put_le(&w, p->len, U32_BYTES);
 		wcursor_put_bytes(&w, p->body, p->len);
 		wcursor_put_bytes(&w, p->signer, DOC_SIGN_PK_BYTES);
 		wcursor_put_bytes(&w, p->sig, DOC_SIG_BYTES);
@@ -229,7 +209,7 @@ int doc_decode(const uint8_t *in, size_t len, struct doc *d, const char **why)
 		struct doc_part *p = &d->parts[i];
 		uint8_t type;
 		uint64_t blen;
-		if (cursor_get_u8(&c, &type) < 0 || get_le(&c, U32_BYTES, &blen) < 0)
+		if (cursor_get_u8(&c, &type) < 0 || cursor_get_le(&c, U32_BYTES, &blen) < 0)
 			return fail(why, TRUNC_MSG, ERR_TRUNC);
 		if (type != kind_parts[kind][i])
 			return fail(why, "a part is not of the type this kind of document holds "
@@ -272,9 +252,9 @@ void evidence_receipt_encode(const struct evidence_receipt *r, uint8_t out[RECEI
 	struct wcursor w;
 	wcursor_init(&w, out, RECEIPT_BYTES);
 	wcursor_put_u8(&w, RECEIPT_VERSION);
-	put_le(&w, r->vessel, U32_BYTES);
-	put_le(&w, r->msg_id, U64_BYTES);
-	put_le(&w, r->received, U64_BYTES);
+	wcursor_put_le(&w, r->vessel, U32_BYTES);
+	wcursor_put_le(&w, r->msg_id, U64_BYTES);
+	wcursor_put_le(&w, r->received, U64_BYTES);
 	wcursor_put_bytes(&w, r->blob_hash, COMPLAINT_HASH_BYTES);
 	wcursor_put_bytes(&w, r->vessel_pk, DOC_SIGN_PK_BYTES);
 }
@@ -291,9 +271,9 @@ int evidence_receipt_parse(const uint8_t *in, size_t len, struct evidence_receip
 		return rc;
 	if (version != RECEIPT_VERSION)
 		return ERR_VERSION;
-	if ((rc = get_le(&c, U32_BYTES, &vessel)) < 0 ||
-	    (rc = get_le(&c, U64_BYTES, &msg_id)) < 0 ||
-	    (rc = get_le(&c, U64_BYTES, &received)) < 0 ||
+	if ((rc = cursor_get_le(&c, U32_BYTES, &vessel)) < 0 ||
+	    (rc = cursor_get_le(&c, U64_BYTES, &msg_id)) < 0 ||
+	    (rc = cursor_get_le(&c, U64_BYTES, &received)) < 0 ||
 	    (rc = cursor_get_bytes(&c, COMPLAINT_HASH_BYTES, &hash)) < 0 ||
 	    (rc = cursor_get_bytes(&c, DOC_SIGN_PK_BYTES, &pk)) < 0)
 		return rc;

@@ -178,3 +178,22 @@ void wcursor_put_bytes(struct wcursor *w, const uint8_t *p, size_t n)
 	if (at && n > 0)
 		memcpy(at, p, n);
 }
+
+int cursor_get_le(struct cursor *c, size_t n, uint64_t *v)
+{
+	const uint8_t *p;
+	int rc = cursor_get_bytes(c, n, &p);
+	if (rc < 0)
+		return rc;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++)
+		x |= (uint64_t)p[i] << (8u * i);
+	*v = x;
+	return 0;
+}
+
+void wcursor_put_le(struct wcursor *w, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		wcursor_put_u8(w, (uint8_t)(v >> (8u * i)));
+}

@@ -81,6 +81,11 @@ int cursor_get_varint_max(struct cursor *c, uint64_t max, uint64_t *v) LL_MUST_C
  */
 int cursor_get_bytes(struct cursor *c, size_t n, const uint8_t **p) LL_MUST_CHECK;
 
+/* Reads an n-byte little-endian unsigned integer (1 <= n <= 8) into *v.
+ * 0, or ERR_TRUNC (cursor unchanged).  For fixed-width layouts meant to be
+ * read by hand (complaints, signed documents). */
+int cursor_get_le(struct cursor *c, size_t n, uint64_t *v) LL_MUST_CHECK;
+
 /*
  * A write position: len bytes written so far into ptr[0..cap).  With ptr
  * NULL the cursor only counts (len is then the size the writes need).  Once
@@ -102,5 +107,7 @@ void wcursor_put_u8(struct wcursor *w, uint8_t v);
 void wcursor_put_varint(struct wcursor *w, uint64_t v);
 /* Appends n bytes from p (p may be NULL only when n is 0). */
 void wcursor_put_bytes(struct wcursor *w, const uint8_t *p, size_t n);
+/* Appends the low n bytes of v (1 <= n <= 8), little-endian. */
+void wcursor_put_le(struct wcursor *w, uint64_t v, size_t n);
 
 #endif

@@ -244,6 +244,46 @@ static void test_wcursor(void)
 	}
 }
 
+/* Fixed-width little-endian fields: vectors, widths 1..8, truncation. */
+static void test_le(void)
+{
+	uint8_t buf[16];
+	struct wcursor w;
+	wcursor_init(&w, buf, sizeof buf);
+	wcursor_put_le(&w, 0x0102030405060708ull, 8);
+	wcursor_put_le(&w, 0xabcd, 2);
+	wcursor_put_le(&w, 0xffffffffull, 3);           /* keeps the low 3 bytes */
+	static const uint8_t want[] = {8, 7, 6, 5, 4, 3, 2, 1, 0xcd, 0xab, 0xff, 0xff, 0xff};
+	CU_ASSERT_EQUAL(w.len, sizeof want);
+	CU_ASSERT_FALSE(w.full);
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof want), 0);
+
+	struct cursor c;
+	uint64_t v = 0;
+	cursor_init(&c, buf, w.len);
+	CU_ASSERT_EQUAL(cursor_get_le(&c, 8, &v), 0);
+	CU_ASSERT_EQUAL(v, 0x0102030405060708ull);
+	CU_ASSERT_EQUAL(cursor_get_le(&c, 2, &v), 0);
+	CU_ASSERT_EQUAL(v, 0xabcd);
+	CU_ASSERT_EQUAL(cursor_get_le(&c, 4, &v), ERR_TRUNC);  /* 3 left */
+	CU_ASSERT_EQUAL(c.len, 3);                              /* unchanged */
+	CU_ASSERT_EQUAL(cursor_get_le(&c, 3, &v), 0);
+	CU_ASSERT_EQUAL(v, 0xffffff);
+
+	for (size_t n = 1; n <= 8; n++) {                      /* every width round-trips */
+		uint64_t x = 0x8877665544332211ull & (n == 8 ? ~0ull : ((1ull << (8 * n)) - 1));
+		wcursor_init(&w, buf, n);
+		wcursor_put_le(&w, x, n);
+		CU_ASSERT_FALSE(w.full);
+		cursor_init(&c, buf, n);
+		CU_ASSERT_EQUAL(cursor_get_le(&c, n, &v), 0);
+		CU_ASSERT_EQUAL(v, x);
+	}
+	wcursor_init(&w, buf, 3);
+	wcursor_put_le(&w, 1, 4);
+	CU_ASSERT_TRUE(w.full);
+}
+
 void suite_varint(void);
 void suite_varint(void)
 {
@@ -257,4 +297,5 @@ void suite_varint(void)
 	CU_add_test(s, "zigzag", test_zigzag);
 	CU_add_test(s, "bounded read cursor", test_cursor);
 	CU_add_test(s, "bounded write cursor", test_wcursor);
+	CU_add_test(s, "fixed-width little-endian fields", test_le);
 }
