@@ -1003,3 +1003,24 @@ char *ctl_error_explain(int rc, const char *path, const struct ctl_hint *h,
 	}
 	return out;
 }
+
+int ctl_client_run(const char *prog, const char *path, int argc, const char *const argv[],
+                   bool json, const struct ctl_hint *hint)
+{
+	int status = 0;
+	char *text = NULL, *js = NULL;
+	int rc = ctl_call(path, argc, argv, CTL_CLIENT_TIMEOUT_MS, &status, &text, &js);
+	if (rc < 0) {
+		char msg[1024];
+		fprintf(stderr, "%s: %s\n", prog, ctl_error_explain(rc, path, hint, msg, sizeof msg));
+		return CTL_EX_UNAVAILABLE;
+	}
+	const char *out = json ? js : text;
+	FILE *f = status == 0 || json ? stdout : stderr;
+	fputs(out, f);
+	if (*out && out[strlen(out) - 1] != '\n')
+		fputc('\n', f);
+	free(text);
+	free(js);
+	return status;
+}

@@ -218,4 +218,18 @@ struct ctl_hint {
 char *ctl_error_explain(int rc, const char *path, const struct ctl_hint *hint,
                         char *out, size_t cap);
 
+#define CTL_CLIENT_TIMEOUT_MS 30000         /* ctl_client_run()'s deadline */
+#define CTL_EX_UNAVAILABLE 69               /* the daemon cannot be reached */
+
+/*
+ * What vesselctl and shorectl do once they have their words: ctl_call()
+ * with CTL_CLIENT_TIMEOUT_MS, then print the daemon's text (or its JSON
+ * when json) with a final newline — on stdout when the status is 0 or json
+ * was asked, on stderr otherwise.  Returns the exit status: the daemon's,
+ * or CTL_EX_UNAVAILABLE after printing "PROG: " and ctl_error_explain()'s
+ * sentence on stderr.
+ */
+int ctl_client_run(const char *prog, const char *path, int argc, const char *const argv[],
+                   bool json, const struct ctl_hint *hint);
+
 #endif

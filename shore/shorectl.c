@@ -17,8 +17,6 @@
 #include "common/ctl.h"
 #include "shore/sctl.h"
 
-#define EX_UNAVAILABLE 69
-#define CALL_TIMEOUT_MS 30000
 
 int main(int argc, char **argv)
 {
@@ -41,22 +39,7 @@ int main(int argc, char **argv)
 		return fputs(sctl_usage, stdout), 0;
 	if (!sock || !*sock)
 		sock = "shored.sock";
-	int status = 0;
-	char *text = NULL, *js = NULL;
-	int rc = ctl_call(sock, argc - i, (const char *const *)(argv + i), CALL_TIMEOUT_MS, &status,
-			  &text, &js);
-	if (rc < 0) {
-		static const struct ctl_hint hint = {"shored", "systemctl start shored", "lifeline"};
-		char msg[1024];
-		fprintf(stderr, "shorectl: %s\n", ctl_error_explain(rc, sock, &hint, msg, sizeof msg));
-		return EX_UNAVAILABLE;
-	}
-	const char *out = json ? js : text;
-	FILE *f = status == 0 || json ? stdout : stderr;
-	fputs(out, f);
-	if (*out && out[strlen(out) - 1] != '\n')
-		fputc('\n', f);
-	free(text);
-	free(js);
-	return status;
+	static const struct ctl_hint hint = {"shored", "systemctl start shored", "lifeline"};
+	return ctl_client_run("shorectl", sock, argc - i, (const char *const *)(argv + i), json,
+			      &hint);
 }

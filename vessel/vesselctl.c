@@ -17,6 +17,7 @@
  * 77 wrong PIN/locked/not allowed); 69 (EX_UNAVAILABLE) when vesseld
  * cannot be reached, with what to do; 66 when the PIN cannot be read.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,6 @@
 #include "vessel/vctl.h"
 
 #define EX_NOINPUT 66
-#define EX_UNAVAILABLE 69
-#define CALL_TIMEOUT_MS 30000
 #define SYSTEM_SOCKET "/run/lifeline/vesseld.sock"
 #define PIN_LINE_MAX 64
 
@@ -137,24 +136,10 @@ int main(int argc, char **argv)
 	}
 	args[n] = NULL;
 
-	int status = 0;
-	char *text = NULL, *js = NULL;
-	int rc = ctl_call(sock, n, args, CALL_TIMEOUT_MS, &status, &text, &js);
-	memset(pin, 0, sizeof pin);
-	memset(new_pin, 0, sizeof new_pin);
-	memset(again, 0, sizeof again);
-	if (rc < 0) {
-		static const struct ctl_hint hint = {"vesseld", "systemctl start vesseld", "lifeline"};
-		char msg[1024];
-		fprintf(stderr, "vesselctl: %s\n", ctl_error_explain(rc, sock, &hint, msg, sizeof msg));
-		return EX_UNAVAILABLE;
-	}
-	const char *out = json ? js : text;
-	FILE *f = status == 0 || json ? stdout : stderr;
-	fputs(out, f);
-	if (*out && out[strlen(out) - 1] != '\n')
-		fputc('\n', f);
-	free(text);
-	free(js);
+	static const struct ctl_hint hint = {"vesseld", "systemctl start vesseld", "lifeline"};
+	int status = ctl_client_run("vesselctl", sock, n, args, json, &hint);
+	sodium_memzero(pin, sizeof pin);
+	sodium_memzero(new_pin, sizeof new_pin);
+	sodium_memzero(again, sizeof again);
 	return status;
 }
