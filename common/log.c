@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #define LOG_LINE_MAX 2048u          /* bytes in one line, newline included */
@@ -81,6 +82,17 @@ void log_set_ident(const char *name)
 	snprintf(ident, sizeof ident, "%s", name);
 }
 
+static bool use_syslog;
+
+void log_to_syslog(void)
+{
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	use_syslog = true;
+}
+
+/* syslog priority of each level, in enum log_level order. */
+static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
+
 /* Writes all of buf to stderr, retrying on EINTR; drops it otherwise. */
 static void write_all(const char *buf, size_t len)
 {
@@ -121,6 +133,12 @@ static void log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 		unsigned char c = (unsigned char)line[i];
 		if ((c < ASCII_PRINT_MIN && c != '\t') || c == ASCII_PRINT_MAX + 1)
 			line[i] = '?';
+	}
+	if (use_syslog) {               /* syslog adds ident, pid and time */
+		line[len] = '\0';
+		syslog(v >= 0 && (size_t)v < LEVEL_COUNT ? syslog_prio[v] : LOG_ERR, "%s: %s", name,
+		       line + head);
+		return;
 	}
 	line[len++] = '\n';
 	write_all(line, len);

@@ -27,6 +27,9 @@ void log_set_level(enum log_level lvl);
 /* "error|warn|info|debug|io" -> level; -1 if unknown. */
 int log_level_parse(const char *name);
 void log_set_ident(const char *ident);   /* program name in each line */
+/* From now on, lines go to syslog(3) (LOG_DAEMON, with the pid) instead of
+ * stderr: for a daemon that has left its terminal (common/daemon.h). */
+void log_to_syslog(void);
 void log_write(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Escaped bytes after a prefix, at LOG_LVL_IO. */
 void log_bytes(const char *prefix, const uint8_t *p, size_t n);

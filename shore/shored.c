@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/loop.h"
@@ -136,15 +137,6 @@ static int die(int code, const char *what, const char *arg, int rc)
 	return fprintf(stderr, "shored: %s%s%s%s\n", what, arg, rc ? ": " : "", rc ? err_str(rc) : ""), code;
 }
 
-static void daemonize(void)
-{
-	if (fork() != 0 || setsid() < 0 || fork() != 0)
-		_exit(0);
-	if (chdir("/") < 0 || !freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout) ||
-	    !freopen("/dev/null", "w", stderr))
-		_exit(1);
-}
-
 static int start(struct shored *d, struct keyfile_secret *key)
 {
 	struct cfg *c = &d->cfg;
@@ -229,8 +221,8 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "shored: %s: %s\n", d.cfg.secret_key, kd.msg), EX_CONFIG;
 	if (key->pub.role != KEYFILE_ROLE_SHORE)
 		return die(EX_CONFIG, d.cfg.secret_key, " is not a shore key (lifeline-keygen --role shore)", 0);
-	if (!fg)
-		daemonize();
+	if (!fg && daemon_detach() < 0)
+		return die(1, "cannot detach from the terminal (try --foreground)", "", 0);
 	signal(SIGPIPE, SIG_IGN);
 	d.lp = loop_new(NULL, NULL);
 	if (!d.lp || loop_signal(d.lp, SIGTERM, on_signal, &d) < 0 ||

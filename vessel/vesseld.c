@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/keyfile.h"
 #include "common/log.h"
 #include "vessel/uplink.h"
@@ -135,18 +136,6 @@ static void stop(struct vesseld *d)
 	loop_free(d->lp);
 }
 
-static void daemonize(void)
-{
-	if (fork() != 0)
-		_exit(0);
-	setsid();
-	if (fork() != 0)
-		_exit(0);
-	if (chdir("/") < 0 || !freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout) ||
-	    !freopen("/dev/null", "w", stderr))
-		_exit(1);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -181,8 +170,8 @@ int main(int argc, char **argv)
 	log_set_level((enum log_level)d.cfg.log_level);
 	if (sodium_init() < 0)
 		return die(1, "libsodium failed to initialise", NULL);
-	if (!fg)
-		daemonize();
+	if (!fg && daemon_detach() < 0)
+		return die(1, "cannot detach from the terminal (try --foreground)", NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d.lp = loop_new(NULL, NULL);
 	if (!d.lp || loop_signal(d.lp, SIGTERM, on_signal, &d) < 0 ||
