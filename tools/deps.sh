@@ -10,7 +10,7 @@ set -eu
 
 PKGS="build-essential pkg-config libserialport-dev zlib1g-dev libsqlite3-dev
 libsodium-dev libcunit1-dev clang libclang-rt-14-dev libcurl4-openssl-dev
-libmicrohttpd-dev python3 python3-aiosmtpd"
+libmicrohttpd-dev python3 python3-aiosmtpd groff-base man-db"
 
 missing=""
 for p in $PKGS; do
