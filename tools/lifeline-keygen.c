@@ -17,17 +17,19 @@
 #define EXIT_WRITE 1
 #define EXIT_USAGE 2
 
+/* why NULL: help was asked for (stdout, exit 0); else a usage error. */
 static int usage(const char *why)
 {
+	FILE *f = why ? stderr : stdout;
 	if (why)
 		fprintf(stderr, "lifeline-keygen: %s\n", why);
-	fprintf(stderr,
+	fprintf(f,
 		"usage: lifeline-keygen --role vessel|shore|inspector --id ID --out DIR\n"
 		"  Writes DIR/ID.secret (mode 0600, keep it on this machine) and\n"
 		"  DIR/ID.public (give it to the other side).  ID: 1 to %u of\n"
 		"  A-Z a-z 0-9 . _ -, e.g. --id TH-1042.  Existing files are never\n"
 		"  overwritten.\n", KEYFILE_ID_MAX);
-	return EXIT_USAGE;
+	return why ? EXIT_USAGE : 0;
 }
 
 int main(int argc, char **argv)

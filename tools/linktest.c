@@ -65,11 +65,12 @@ struct lt {
 	const char *out_path;
 };
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr,
-		"usage: linktest send LINK --bytes N [--rate BPS] [--rtt MS] [--mss B] [--save FILE] [--timeout S]\n"
-		"       linktest recv LINK --out FILE [--rate BPS] [--rtt MS] [--timeout S]\n"
+	fprintf(f,
+		"usage: linktest send LINK --bytes N [--rate BPS] [--rtt MS] [--mss B] [--save FILE]\n"
+		"                [--timeout S] [--log LEVEL]\n"
+		"       linktest recv LINK --out FILE [--rate BPS] [--rtt MS] [--timeout S] [--log LEVEL]\n"
 		"LINK is serial:/dev/ttyUSB0?baud=19200, tcp:HOST:PORT or tcp-listen:[ADDR:]PORT.\n"
 		"Run recv on one end first, then send on the other; both print a goodput line.\n");
 }
@@ -304,8 +305,12 @@ int main(int argc, char **argv)
 
 	log_set_ident("linktest");
 	log_set_level(LOG_LVL_WARN);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
 	if (argc < 3) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	const char *mode = argv[1], *spec = argv[2];
@@ -313,7 +318,7 @@ int main(int argc, char **argv)
 		t.sending = true;
 	else if (strcmp(mode, "recv") != 0) {
 		fprintf(stderr, "linktest: first word must be send or recv, not '%s'\n", mode);
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	optind = 3;
@@ -333,7 +338,8 @@ int main(int argc, char **argv)
 			}
 			log_set_level((enum log_level)log_level_parse(optarg));
 			break;
-		default: usage(); return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (t.sending && t.total == 0) {
