@@ -5,7 +5,8 @@
  *
  * Sends the words after the options to shored's control socket and prints
  * the daemon's text answer (or its JSON with --json).  The socket is
- * --socket, else $SHORED_SOCKET, else ./shored.sock.
+ * --socket, else $SHORED_SOCKET, else /run/lifeline/shored.sock (where the
+ * systemd unit's daemon listens) if it exists, else ./shored.sock.
  * Exit status: the daemon's status (sysexits: 0 ok, 64 usage, 65 bad data,
  * 67 no such vessel/message, 70 internal, 77 not allowed); 69
  * (EX_UNAVAILABLE) when shored cannot be reached, with what to do.
@@ -13,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/ctl.h"
 #include "shore/sctl.h"
 
+#define SYSTEM_SOCKET "/run/lifeline/shored.sock"
 
 int main(int argc, char **argv)
 {
@@ -38,7 +41,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[i], "help") == 0 && i + 1 == argc)
 		return fputs(sctl_usage, stdout), 0;
 	if (!sock || !*sock)
-		sock = "shored.sock";
+		sock = access(SYSTEM_SOCKET, F_OK) == 0 ? SYSTEM_SOCKET : "shored.sock";
 	static const struct ctl_hint hint = {"shored", "systemctl start shored", "lifeline"};
 	return ctl_client_run("shorectl", sock, argc - i, (const char *const *)(argv + i), json,
 			      &hint);
