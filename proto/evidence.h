@@ -27,7 +27,7 @@
  *
  * Kinds and their parts:
  *     1 evidence   [complaint record (vessel), complaint receipt (shore)]
- *     2 statement  [statement (shore)]          reserved, not yet defined
+ *     2 statement  [statement (shore)]          body layout: proto/statement.h
  *
  * The complaint receipt body (version 1, 85 bytes):
  *
@@ -81,14 +81,14 @@
 
 enum doc_kind {
 	DOC_KIND_EVIDENCE = 1,
-	DOC_KIND_STATEMENT = 2,         /* reserved for issue 7 */
+	DOC_KIND_STATEMENT = 2,         /* monthly statement, proto/statement.h */
 	DOC_KIND_LAST_ = DOC_KIND_STATEMENT
 };
 
 enum doc_part_type {
 	DOC_PART_COMPLAINT = 1,         /* complaint record, signed by the vessel */
 	DOC_PART_RECEIPT = 2,           /* complaint receipt, signed by the shore */
-	DOC_PART_STATEMENT = 3,         /* reserved for issue 7, signed by the shore */
+	DOC_PART_STATEMENT = 3,         /* proto/statement.h, signed by the shore */
 	DOC_PART_LAST_ = DOC_PART_STATEMENT
 };
 

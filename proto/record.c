@@ -3,7 +3,7 @@
  *
  * What it is for: the message-level content of a bundle (texts, replies,
  * contacts, complaints, SOS, receipts, case updates, heartbeats,
- * checkpoints), each a [type][length][fields] unit that an older peer can
+ * checkpoints, quota reports), each a [type][length][fields] unit that an older peer can
  * skip or read the known prefix of.
  *
  * Invariants:
@@ -208,6 +208,50 @@ static int put_checkpoint(struct wcursor *w, const struct record_checkpoint *c)
 	return 0;
 }
 
+/* YYYYMM with a month 1..12 and a year 1970..9999. */
+static bool period_ok(uint32_t p)
+{
+	return p >= 197001u && p <= 999912u && p % 100u >= 1u && p % 100u <= 12u;
+}
+
+/* The rules a QUOTA_REPORT obeys on both sides. */
+static bool quota_report_ok(const struct record_quota_report *q)
+{
+	if (!period_ok(q->period) || q->interval == 0 || q->n > RECORD_REFUSALS_MAX ||
+	    q->zone < -RECORD_ZONE_MAX_S || q->zone > RECORD_ZONE_MAX_S)
+		return false;
+	if (q->crew_id == 0 && (q->used || q->refusals || q->n))
+		return false;
+	if (q->n == 0)
+		return q->first == 0;
+	return q->first >= 1 && q->first - 1u <= q->refusals && q->n <= q->refusals - (q->first - 1u);
+}
+
+/* crew, period, zone (zigzag), interval, allowance, used, refusals, first,
+ * n, then n x (ts, used, attempted). */
+static int put_quota_report(struct wcursor *w, uint64_t base, const struct record_quota_report *q)
+{
+	if (!quota_report_ok(q))
+		return ERR_INVAL;
+	wcursor_put_varint(w, q->crew_id);
+	wcursor_put_varint(w, q->period);
+	wcursor_put_varint(w, varint_zigzag_encode(q->zone));
+	wcursor_put_varint(w, q->interval);
+	wcursor_put_varint(w, q->allowance);
+	wcursor_put_varint(w, q->used);
+	wcursor_put_varint(w, q->refusals);
+	wcursor_put_varint(w, q->first);
+	wcursor_put_varint(w, q->n);
+	for (size_t i = 0; i < q->n; i++) {
+		int rc = put_ts(w, q->r[i].ts, base);
+		if (rc < 0)
+			return rc;
+		wcursor_put_varint(w, q->r[i].used);
+		wcursor_put_varint(w, q->r[i].attempted);
+	}
+	return 0;
+}
+
 static int put_body(struct wcursor *w, const struct record *r, uint64_t base)
 {
 	switch (r->type) {
@@ -226,6 +270,7 @@ static int put_body(struct wcursor *w, const struct record *r, uint64_t base)
 	case RECORD_CASE_UPDATE: return put_case_update(w, base, &r->u.case_update);
 	case RECORD_HEARTBEAT: return put_heartbeat(w, base, &r->u.heartbeat);
 	case RECORD_CHECKPOINT: return put_checkpoint(w, &r->u.checkpoint);
+	case RECORD_QUOTA_REPORT: return put_quota_report(w, base, &r->u.quota_report);
 	case RECORD_UNKNOWN: {
 		const struct record_unknown *u = &r->u.unknown;
 		if (u->type >= RECORD_TEXT && u->type <= RECORD_TYPE_LAST_)
@@ -475,6 +520,34 @@ static int get_checkpoint(struct cursor *c, struct record_checkpoint *k)
 	return 0;
 }
 
+static int get_quota_report(struct cursor *c, uint64_t base, struct record_quota_report *q)
+{
+	uint64_t period, zz, n;
+	TRY(get_u32(c, &q->crew_id));
+	TRY(cursor_get_varint_max(c, UINT32_MAX, &period));
+	TRY(cursor_get_varint(c, &zz));
+	int64_t zone = varint_zigzag_decode(zz);
+	if (zone < -RECORD_ZONE_MAX_S || zone > RECORD_ZONE_MAX_S)
+		return ERR_INVAL;
+	q->period = (uint32_t)period;
+	q->zone = (int32_t)zone;
+	TRY(get_u32(c, &q->interval));
+	TRY(get_u64(c, &q->allowance));
+	TRY(get_u64(c, &q->used));
+	TRY(get_u32(c, &q->refusals));
+	TRY(get_u32(c, &q->first));
+	TRY(get_u64(c, &n));
+	if (n > RECORD_REFUSALS_MAX)
+		return ERR_TOOBIG;
+	q->n = (size_t)n;
+	for (size_t i = 0; i < q->n; i++) {
+		TRY(get_ts(c, base, &q->r[i].ts));
+		TRY(get_u64(c, &q->r[i].used));
+		TRY(get_u64(c, &q->r[i].attempted));
+	}
+	return quota_report_ok(q) ? 0 : ERR_INVAL;
+}
+
 static int get_body(struct cursor *c, uint64_t type, uint64_t base, struct record *r)
 {
 	switch (type) {
@@ -487,6 +560,7 @@ static int get_body(struct cursor *c, uint64_t type, uint64_t base, struct recor
 	case RECORD_CASE_UPDATE: return get_case_update(c, base, &r->u.case_update);
 	case RECORD_HEARTBEAT: return get_heartbeat(c, base, &r->u.heartbeat);
 	case RECORD_CHECKPOINT: return get_checkpoint(c, &r->u.checkpoint);
+	case RECORD_QUOTA_REPORT: return get_quota_report(c, base, &r->u.quota_report);
 	default: return ERR_INVAL;     /* callers pass known types only */
 	}
 }
@@ -604,6 +678,19 @@ bool record_equal(const struct record *a, const struct record *b)
 		return x->seq_first == y->seq_first && x->seq_last == y->seq_last &&
 		       memcmp(x->chain_hash, y->chain_hash, RECORD_HASH_BYTES) == 0 &&
 		       memcmp(x->sig, y->sig, RECORD_SIG_BYTES) == 0;
+	}
+	case RECORD_QUOTA_REPORT: {
+		const struct record_quota_report *x = &a->u.quota_report, *y = &b->u.quota_report;
+		if (x->crew_id != y->crew_id || x->period != y->period || x->zone != y->zone ||
+		    x->interval != y->interval || x->allowance != y->allowance || x->used != y->used ||
+		    x->refusals != y->refusals || x->first != y->first || x->n != y->n ||
+		    x->n > RECORD_REFUSALS_MAX)
+			return false;
+		for (size_t i = 0; i < x->n; i++)
+			if (x->r[i].ts != y->r[i].ts || x->r[i].used != y->r[i].used ||
+			    x->r[i].attempted != y->r[i].attempted)
+				return false;
+		return true;
 	}
 	case RECORD_UNKNOWN:
 		return a->u.unknown.type == b->u.unknown.type &&

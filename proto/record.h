@@ -51,6 +51,10 @@
 #define RECORD_POS_SCALE 100000
 #define RECORD_LAT_MAX (90 * RECORD_POS_SCALE)
 #define RECORD_LON_MAX (180 * RECORD_POS_SCALE)
+/* QUOTA_REPORT: refusals detailed in one record (the most recent). */
+#define RECORD_REFUSALS_MAX 8u
+/* QUOTA_REPORT: the vessel's quota zone, seconds east of UTC (+-14 h). */
+#define RECORD_ZONE_MAX_S (14 * 3600)
 /* Flag bits of SOS and HEARTBEAT.  Unknown bits are ignored on decode. */
 #define RECORD_FLAG_POS 0x1u
 
@@ -66,7 +70,8 @@ enum record_type {
 	RECORD_CASE_UPDATE = 7, /* shore -> vessel: complaint case status */
 	RECORD_HEARTBEAT = 8,   /* vessel status */
 	RECORD_CHECKPOINT = 9,  /* signature over a hash chain of bundles */
-	RECORD_TYPE_LAST_ = RECORD_CHECKPOINT
+	RECORD_QUOTA_REPORT = 10, /* vessel -> shore: a crew member's month as counted on board */
+	RECORD_TYPE_LAST_ = RECORD_QUOTA_REPORT
 };
 
 enum record_channel {
@@ -190,6 +195,35 @@ struct record_checkpoint {
 	uint8_t sig[RECORD_SIG_BYTES];
 };
 
+/* One refusal of a text for quota, as vesseld decided it. */
+struct record_refusal {
+	uint64_t ts;            /* unix seconds, vessel clock */
+	uint64_t used;          /* bytes counted in the period before the text */
+	uint64_t attempted;     /* UTF-8 bytes of the refused text */
+};
+
+/*
+ * QUOTA_REPORT: cumulative figures of one crew member for one month, as
+ * counted on board (vessel section only).  Each report replaces the
+ * previous one for (crew, period); refusals are numbered 1..refusals in
+ * the period and the record details numbers first..first+n-1.  crew_id 0
+ * is a settings-only report (no crew member used anything yet): used,
+ * refusals and n are then 0.  zone and interval are the vessel's
+ * settings the shore's ledger needs (they compress to almost nothing).
+ */
+struct record_quota_report {
+	uint32_t crew_id;
+	uint32_t period;        /* YYYYMM in the vessel's quota zone */
+	int32_t zone;           /* quota zone, seconds east of UTC */
+	uint32_t interval;      /* heartbeat interval, seconds (>= 1) */
+	uint64_t allowance;     /* bytes per crew member per month */
+	uint64_t used;          /* bytes counted on board in period */
+	uint32_t refusals;      /* refusals in period, all of them */
+	uint32_t first;         /* number of r[0]; 0 when n == 0 */
+	size_t n;               /* 0..RECORD_REFUSALS_MAX */
+	struct record_refusal r[RECORD_REFUSALS_MAX];
+};
+
 struct record_unknown {         /* a type this version does not know */
 	uint64_t type;          /* the wire type (0 or > RECORD_TYPE_LAST_) */
 	struct record_bytes body;       /* <= RECORD_BODY_MAX */
@@ -207,6 +241,7 @@ struct record {
 		struct record_case_update case_update;
 		struct record_heartbeat heartbeat;
 		struct record_checkpoint checkpoint;
+		struct record_quota_report quota_report;
 		struct record_unknown unknown;
 	} u;
 };
@@ -219,8 +254,10 @@ struct record {
  * ERR_FULL when cap is too small, ERR_TOOBIG when a field or the body is
  * over its *_MAX, ERR_INVAL for a bad enum value, an empty receipt or
  * complaint, unordered receipt ranges, a position out of range, a timestamp
- * more than 2^63-1 s from base_time, or an UNKNOWN record whose type is a
- * known one.
+ * more than 2^63-1 s from base_time, a QUOTA_REPORT breaking its rules
+ * (period not a month, interval 0, zone out of range, refusal numbers
+ * outside 1..refusals, figures on a crew 0 report), or an UNKNOWN record
+ * whose type is a known one.
  */
 ssize_t record_encode_base(const struct record *r, uint64_t base_time,
 			   uint8_t *out, size_t cap) LL_MUST_CHECK;

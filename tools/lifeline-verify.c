@@ -1,6 +1,6 @@
 /*
  * lifeline-verify — checks a Lifeline signed document (an evidence file of
- * a complaint; later, monthly statements) offline, with no database.
+ * a complaint, or a monthly statement) offline, with no database.
  *
  *     lifeline-verify FILE [--json] [--show-text]
  *                     [--vessel-key V.public] [--shore-key S.public]
@@ -26,9 +26,11 @@
 
 #include "common/json.h"
 #include "common/keyfile.h"
+#include "common/stmtfmt.h"
 #include "proto/complaint.h"
 #include "proto/evidence.h"
 #include "proto/script.h"
+#include "proto/statement.h"
 
 #define EXIT_OK 0
 #define EXIT_FAILED 1
@@ -48,21 +50,24 @@ struct opts {
 	bool show_text;
 };
 
+/* why NULL: help was asked for (stdout, exit 0); else a usage error. */
 static int usage(const char *why)
 {
+	FILE *f = why ? stderr : stdout;
 	if (why)
 		fprintf(stderr, "lifeline-verify: %s\n", why);
-	fprintf(stderr,
+	fprintf(f,
 		"usage: lifeline-verify FILE [--json] [--show-text]\n"
 		"                       [--vessel-key V.public] [--shore-key S.public]\n"
 		"  Verifies a Lifeline evidence file offline: the vessel's signature\n"
-		"  on the complaint, the shore's signed receipt, and that they agree.\n"
+		"  on the complaint, the shore's signed receipt, and that they agree;\n"
+		"  or a monthly statement: the shore's signature and its layout.\n"
 		"  --show-text      also print the complainant's crew id and text\n"
 		"  --vessel-key F   require the complaint to be signed by this vessel key\n"
 		"  --shore-key F    require the receipt to be signed by this shore key\n"
 		"  --json           one JSON object on stdout\n"
 		"  Exit: 0 verified, 1 not verified, 2 usage.\n");
-	return EXIT_USAGE;
+	return why ? EXIT_USAGE : 0;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -79,7 +84,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "--shore-key") == 0)
 			slot = &o->shore_key;
 		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-			return usage(NULL);
+			return usage(NULL), -1;         /* shown: main exits 0 */
 		else if (a[0] == '-' && a[1] != '\0')
 			return usage("unknown option");
 		else if (o->file)
@@ -293,12 +298,51 @@ static void report_text(const struct opts *o, const struct evidence *ev, const c
 	}
 }
 
+/* A statement (kind 2): verified, pinned, printed.  Returns the exit code. */
+static int run_statement(const struct opts *o, const uint8_t *buf, size_t len)
+{
+	static struct statement st;
+	const uint8_t *spk = NULL;
+	const char *why = NULL;
+	char sid[KEYFILE_ID_MAX + 1] = "", sk[HEX_KEY_BYTES];
+	int rc = statement_verify(buf, len, &st, &spk, &why);
+	if (rc == 0 && o->vessel_key)
+		rc = ERR_INVAL, why = "--vessel-key does not apply to a statement (the shore signs it)";
+	if (rc == 0 && o->shore_key)
+		rc = check_pin(o->shore_key, KEYFILE_ROLE_SHORE, spk, sid, &why);
+	if (rc != 0)
+		return report_failure(o, rc, why);
+	hex(spk, DOC_SIGN_PK_BYTES, sk);
+	if (o->json) {
+		struct json j;
+		char *out = NULL;
+		json_init(&j);
+		json_object_begin(&j);
+		json_kv_bool(&j, "verified", true);
+		json_kv_string(&j, "file", o->file);
+		stmtfmt_json(&j, &st);
+		json_kv_string(&j, "shore_key", sk);
+		json_kv_string(&j, "shore_key_file_id", sid[0] ? sid : NULL);
+		json_object_end(&j);
+		if (json_finish(&j, &out, NULL) == 0)
+			printf("%s\n", out);
+		free(out);
+		json_fini(&j);
+	} else {
+		printf("VERIFIED monthly statement %s\n", o->file);
+		printf("  shore key:     ed25519 %s%s%s%s\n", sk, sid[0] ? " (= key file \"" : "", sid,
+		       sid[0] ? "\")" : "");
+		stmtfmt_text(stdout, &st);
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
 	int rc = parse_args(argc, argv, &o);
 	if (rc != 0)
-		return rc;
+		return rc < 0 ? EXIT_OK : rc;
 	if (sodium_init() < 0) {
 		fprintf(stderr, "lifeline-verify: libsodium failed to initialise\n");
 		return EXIT_FAILED;
@@ -310,6 +354,12 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		free(buf);
 		return report_failure(&o, rc, why);
+	}
+	struct doc kind;
+	if (doc_decode(buf, len, &kind, NULL) == 0 && kind.kind == DOC_KIND_STATEMENT) {
+		rc = run_statement(&o, buf, len);
+		free(buf);
+		return rc;
 	}
 	struct evidence ev;
 	rc = evidence_verify(buf, len, &ev, &why);

@@ -22,6 +22,8 @@
 #define NVEC(a) (sizeof(a) / sizeof((a)[0]))
 #define BUF_BYTES (RECORD_BODY_MAX + RECORD_HEADER_MAX + 64)
 #define T0 1750000000u          /* 2025-06-15 15:06:40 UTC */
+#define QUOTA_GOLDEN "0a 26 03 f3 ae 0c e0 89 03 e0 a8 01 80 80 40 b4 ff 3f 02 01 02 f8 86 f7 84 0d d0 fe 3f c8 01 f0 87 f7 84 0d b4 ff 3f 78"
+#define QUOTA_GOLDEN_BASED "0a 20 03 f3 ae 0c e0 89 03 e0 a8 01 80 80 40 b4 ff 3f 02 01 02 b7 08 d0 fe 3f c8 01 bf 07 b4 ff 3f 78"
 
 static const uint8_t blob16[16] = {
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
@@ -797,6 +799,98 @@ static struct record_bytes rnd_str(size_t max)
 	return (struct record_bytes){filler + (prng() % 64), len};
 }
 
+/* QUOTA_REPORT (type 10): crew 3, November 2026 at +07:00, heartbeat every
+ * 6 h, allowance 1 MiB, 1,048,500 bytes used, two refusals both detailed. */
+static void quota_fixture(struct record *r)
+{
+	memset(r, 0, sizeof *r);
+	r->type = RECORD_QUOTA_REPORT;
+	r->u.quota_report = (struct record_quota_report){.crew_id = 3, .period = 202611,
+		.zone = 7 * 3600, .interval = 21600, .allowance = 1048576, .used = 1048500,
+		.refusals = 2, .first = 1, .n = 2,
+		.r = {{T0 + 60, 1048400, 200}, {T0 + 120, 1048500, 120}}};
+}
+
+static const char golden_quota[] = QUOTA_GOLDEN;
+static const char golden_quota_based[] = QUOTA_GOLDEN_BASED;
+
+static void test_quota_report(void)
+{
+	struct record r, back, bad;
+	uint8_t enc[BUF_BYTES], want[BUF_BYTES];
+	size_t used;
+	quota_fixture(&r);
+	ssize_t n = record_encode(&r, enc, sizeof enc);
+	CU_ASSERT_FATAL(n > 0);
+	char h[3 * BUF_BYTES];
+	size_t o = 0;
+	for (ssize_t i = 0; i < n; i++)
+		o += (size_t)snprintf(h + o, sizeof h - o, i ? " %02x" : "%02x", enc[i]);
+	if (strcmp(h, golden_quota) != 0)
+		fprintf(stderr, "\n  quota report: %s\n", h);
+	CU_ASSERT_STRING_EQUAL(h, golden_quota);
+	CU_ASSERT_EQUAL(record_decode(enc, (size_t)n, &used, &back), 0);
+	CU_ASSERT_EQUAL(used, (size_t)n);
+	CU_ASSERT_TRUE(record_equal(&r, &back));
+	/* with a base time the refusal times shrink to 1-2 bytes */
+	n = record_encode_base(&r, T0 + 600, enc, sizeof enc);
+	CU_ASSERT_FATAL(n > 0);
+	size_t wn = unhex(golden_quota_based, want, sizeof want);
+	o = 0;
+	for (ssize_t i = 0; i < n; i++)
+		o += (size_t)snprintf(h + o, sizeof h - o, i ? " %02x" : "%02x", enc[i]);
+	if (wn != (size_t)n || memcmp(enc, want, wn) != 0)
+		fprintf(stderr, "\n  quota report based: %s\n", h);
+	CU_ASSERT_TRUE(wn == (size_t)n && memcmp(enc, want, wn) == 0);
+	CU_ASSERT_EQUAL(record_decode_base(enc, (size_t)n, T0 + 600, &used, &back), 0);
+	CU_ASSERT_TRUE(record_equal(&r, &back));
+	/* a settings-only report */
+	bad = r;
+	bad.u.quota_report = (struct record_quota_report){.period = 202611, .zone = -3600,
+		.interval = 1, .allowance = 5};
+	CU_ASSERT(record_encode(&bad, enc, sizeof enc) > 0);
+	/* rules, on encode */
+	struct record_quota_report *q = &bad.u.quota_report;
+	static const struct { uint32_t crew, period, interval, refusals, first; size_t nref;
+			      int32_t zone; uint64_t used; } rules[] = {
+		{3, 202613, 1, 0, 0, 0, 0, 0},          /* month 13 */
+		{3, 202600, 1, 0, 0, 0, 0, 0},          /* month 0 */
+		{3, 196912, 1, 0, 0, 0, 0, 0},          /* before 1970 */
+		{3, 202611, 0, 0, 0, 0, 0, 0},          /* interval 0 */
+		{3, 202611, 1, 1, 0, 1, 0, 0},          /* detail numbered 0 */
+		{3, 202611, 1, 1, 2, 1, 0, 0},          /* detail past the count */
+		{3, 202611, 1, 0, 1, 0, 0, 0},          /* first without details */
+		{3, 202611, 1, 9, 1, 9, 0, 0},          /* more than RECORD_REFUSALS_MAX */
+		{3, 202611, 1, 0, 0, 0, 14 * 3600 + 1, 0},      /* zone */
+		{0, 202611, 1, 0, 0, 0, 0, 1},          /* crew 0 with figures */
+	};
+	for (size_t i = 0; i < NVEC(rules); i++) {
+		quota_fixture(&bad);
+		*q = (struct record_quota_report){.crew_id = rules[i].crew, .period = rules[i].period,
+			.interval = rules[i].interval, .refusals = rules[i].refusals,
+			.first = rules[i].first, .n = rules[i].nref, .zone = rules[i].zone,
+			.used = rules[i].used};
+		CU_ASSERT_EQUAL(record_encode(&bad, enc, sizeof enc), ERR_INVAL);
+	}
+	/* rules, on decode: patch the golden bytes (offsets: 2 crew, 3 period,
+	 * 6 zone, 9 interval, 12 allowance, 15 used, 18 refusals, 19 first,
+	 * 20 details) */
+	static const struct { size_t off; uint8_t val; int rc; } patches[] = {
+		{2, 0, ERR_INVAL},      /* crew 0 with figures */
+		{19, 0, ERR_INVAL},     /* first 0 with details */
+		{20, 9, ERR_TOOBIG},    /* 9 details */
+		{20, 3, ERR_INVAL},     /* 3 details of 2 refusals: runs past the body */
+		{5, 0x0d, ERR_INVAL},   /* period 202611 -> 213363: month 63 */
+	};
+	n = (ssize_t)unhex(golden_quota, enc, sizeof enc);
+	for (size_t i = 0; i < NVEC(patches); i++) {
+		uint8_t t[BUF_BYTES];
+		memcpy(t, enc, (size_t)n);
+		t[patches[i].off] = patches[i].val;
+		CU_ASSERT_EQUAL(record_decode(t, (size_t)n, &used, &back), patches[i].rc);
+	}
+}
+
 static struct record_pos rnd_pos(void)
 {
 	struct record_pos p;
@@ -871,6 +965,21 @@ static void rnd_record(struct record *r, uint64_t base)
 			c->sig[k] = (uint8_t)prng();
 		break;
 	}
+	case RECORD_QUOTA_REPORT: {
+		struct record_quota_report *q = &r->u.quota_report;
+		q->crew_id = 1 + (uint32_t)rnd_bits(31);
+		q->period = 197001u + (uint32_t)(prng() % 8000u) * 100u + (uint32_t)(prng() % 12u);
+		q->zone = (int32_t)(prng() % (2u * RECORD_ZONE_MAX_S + 1u)) - RECORD_ZONE_MAX_S;
+		q->interval = 1 + (uint32_t)rnd_bits(24);
+		q->allowance = rnd_bits(40);
+		q->used = rnd_bits(40);
+		q->n = (size_t)(prng() % (RECORD_REFUSALS_MAX + 1));
+		q->refusals = (uint32_t)q->n + (uint32_t)rnd_bits(10);
+		q->first = q->n ? q->refusals - (uint32_t)q->n + 1u : 0;
+		for (size_t k = 0; k < q->n; k++)
+			q->r[k] = (struct record_refusal){ts, rnd_bits(40), rnd_bits(12)};
+		break;
+	}
 	case RECORD_UNKNOWN:
 		r->u.unknown = (struct record_unknown){RECORD_TYPE_LAST_ + 1 + rnd_bits(20),
 						       rnd_str(RECORD_BODY_MAX)};
@@ -935,6 +1044,7 @@ void suite_record(void)
 	CU_pSuite s = CU_add_suite("record", NULL, NULL);
 	CU_add_test(s, "golden bytes, every type", test_golden);
 	CU_add_test(s, "golden bytes with a base time", test_golden_based);
+	CU_add_test(s, "QUOTA_REPORT golden bytes and rules", test_quota_report);
 	CU_add_test(s, "unknown types skipped between known", test_unknown_skipped);
 	CU_add_test(s, "appended fields ignored", test_appended_fields_ignored);
 	CU_add_test(s, "truncation at every length", test_truncation_everywhere);
