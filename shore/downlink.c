@@ -1,5 +1,6 @@
 /*
- * downlink.c — receipts and replies to a vessel, one bundle in flight.
+ * downlink.c — receipts, replies and case updates to a vessel, one bundle
+ * in flight.
  *
  * What it is for: the vessel's crew member sees "accepted", then
  * "delivered" or "failed", and a family's reply reaches the inbox
@@ -26,6 +27,7 @@
 
 #include "common/log.h"
 #include "proto/body.h"
+#include "shore/cases.h"
 
 #define DV_BUCKETS 256u
 
@@ -44,6 +46,8 @@ struct dvessel {
 	size_t nrc;
 	uint64_t *rp;                   /* reply ids carried */
 	size_t nrp;
+	uint64_t cu[CASES_DOWN_MAX];    /* case_updates ids carried */
+	size_t ncu;
 	struct dvessel *next;
 };
 
@@ -66,6 +70,8 @@ struct downlink {
 		size_t len;
 	} rp[DOWNLINK_REPLIES_MAX];
 	size_t nrp;
+	struct cases_down cu[CASES_DOWN_MAX];   /* CASE_UPDATEs (shore/cases.c) */
+	size_t ncu;
 };
 
 static const char sql_pending[] =
@@ -91,6 +97,8 @@ int downlink_new(struct downlink **out, struct store *st, struct ingest *in)
 	dl->db = store_db(st);
 	dl->in = in;
 	int rc = db_exec(dl->db, "UPDATE replies SET state = 'queued' WHERE state = 'sent'");
+	if (rc == 0)
+		rc = cases_down_unsend(dl->db, 0);
 	if (rc < 0) {
 		free(dl);
 		return rc;
@@ -105,7 +113,7 @@ static void clear_carried(struct dvessel *v)
 	free(v->rp);
 	v->rc = NULL;
 	v->rp = NULL;
-	v->nrc = v->nrp = 0;
+	v->nrc = v->nrp = v->ncu = 0;
 	v->in_flight = false;
 	v->arq_id = 0;
 }
@@ -170,6 +178,9 @@ void downlink_forget(struct downlink *dl, uint32_t vessel)
 			log_warn("vessel %" PRIu32 ": replies stay 'sent' until restart: %s", vessel,
 				 db_last_error(dl->db));
 	}
+	if (v->ncu && cases_down_unsend(dl->db, vessel) < 0)
+		log_warn("vessel %" PRIu32 ": case updates stay 'sent' until restart: %s", vessel,
+			 db_last_error(dl->db));
 	clear_carried(v);
 }
 
@@ -217,12 +228,17 @@ static int load_pending(struct downlink *dl, uint32_t vessel, size_t max_rc, siz
 		dl->rp[dl->nrp].text = t;
 		dl->rp[dl->nrp++].len = n;
 	}
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	ssize_t ncu = cases_down_pending(db, vessel, dl->cu, CASES_DOWN_MAX);
+	dl->ncu = ncu > 0 ? (size_t)ncu : 0;
+	return ncu < 0 ? (int)ncu : 0;
 }
 
-/* One section holding receipts rc[0..nrc) and replies rp[0..nrp).
- * Returns 0, ERR_FULL (too much for one bundle), or another error. */
-static int write_body(struct downlink *dl, uint64_t base, size_t nrc, size_t nrp)
+/* One section holding receipts rc[0..nrc), replies rp[0..nrp) and case
+ * updates cu[0..ncu).  Returns 0, ERR_FULL (too much for one bundle), or
+ * another error. */
+static int write_body(struct downlink *dl, uint64_t base, size_t nrc, size_t nrp, size_t ncu)
 {
 	int rc;
 	body_writer_init(&dl->bw, &dl->work, dl->body, sizeof dl->body, base);
@@ -251,6 +267,14 @@ static int write_body(struct downlink *dl, uint64_t base, size_t nrc, size_t nrp
 			.crew_id = dl->rp[i].crew, .contact_ref = dl->rp[i].ref,
 			.text = {(const uint8_t *)dl->rp[i].text, dl->rp[i].len}};
 		if ((rc = body_add(&dl->bw, &p)) < 0)
+			return rc;
+	}
+	for (size_t i = 0; i < ncu; i++) {
+		struct record c = {.type = RECORD_CASE_UPDATE};
+		c.u.case_update = (struct record_case_update){.case_ref = dl->cu[i].case_ref,
+			.status = (enum record_case_status)dl->cu[i].status, .ts = dl->cu[i].ts,
+			.text = {dl->cu[i].len ? (const uint8_t *)dl->cu[i].text : NULL, dl->cu[i].len}};
+		if ((rc = body_add(&dl->bw, &c)) < 0)
 			return rc;
 	}
 	return body_section_end(&dl->bw);
@@ -289,13 +313,15 @@ ssize_t downlink_build(struct downlink *dl, uint32_t vessel, int64_t now, uint8_
 	if (rc < 0)
 		return rc;
 	rc = load_pending(dl, vessel, DOWNLINK_RECEIPT_IDS_MAX, DOWNLINK_REPLIES_MAX);
-	size_t nrc = dl->nrc, nrp = dl->nrp;
-	if (rc < 0 || (nrc == 0 && nrp == 0))
+	size_t nrc = dl->nrc, nrp = dl->nrp, ncu = dl->ncu;
+	if (rc < 0 || (nrc == 0 && nrp == 0 && ncu == 0))
 		goto out;
 	uint64_t base = now > 0 ? (uint64_t)now : 0;
 	/* Too much for one bundle: halve replies first, then receipts. */
-	while ((rc = write_body(dl, base, nrc, nrp)) == ERR_FULL && (nrc > 1 || nrp > 0)) {
-		if (nrp > 0)
+	while ((rc = write_body(dl, base, nrc, nrp, ncu)) == ERR_FULL && (nrc > 1 || nrp > 0 || ncu > 0)) {
+		if (ncu > 0)
+			ncu /= 2;
+		else if (nrp > 0)
 			nrp /= 2;
 		else
 			nrc /= 2;
@@ -325,8 +351,13 @@ ssize_t downlink_build(struct downlink *dl, uint32_t vessel, int64_t now, uint8_
 		v->rp[i] = dl->rp[i].id;
 		rc = set_reply_state(dl, vessel, dl->rp[i].id, "sent");
 	}
+	for (size_t i = 0; i < ncu && rc == 0; i++) {
+		v->cu[i] = dl->cu[i].id;
+		rc = cases_down_set(dl->db, vessel, dl->cu[i].id, "sent");
+	}
 	v->nrc = nrc;
 	v->nrp = nrp;
+	v->ncu = ncu;
 	v->in_flight = true;
 	v->arq_id = 0;
 	if (rc < 0) {
@@ -334,8 +365,8 @@ ssize_t downlink_build(struct downlink *dl, uint32_t vessel, int64_t now, uint8_
 		goto out;
 	}
 	free_replies(dl);
-	log_debug("vessel %" PRIu32 ": downlink bundle, %zu receipt(s), %zu reply(ies), %zd bytes",
-		  vessel, nrc, nrp, len);
+	log_debug("vessel %" PRIu32 ": downlink bundle, %zu receipt(s), %zu reply(ies), %zu case "
+		  "update(s), %zd bytes", vessel, nrc, nrp, ncu, len);
 	return len;
 out:
 	free_replies(dl);
@@ -367,6 +398,8 @@ int downlink_acked(struct downlink *dl, uint32_t vessel, uint64_t arq_id)
 	}
 	for (size_t i = 0; i < v->nrp && rc == 0; i++)
 		rc = set_reply_state(dl, vessel, v->rp[i], "acked");
+	for (size_t i = 0; i < v->ncu && rc == 0; i++)
+		rc = cases_down_set(db, vessel, v->cu[i], "acked");
 	if (rc == 0)
 		rc = db_commit(db);
 	else

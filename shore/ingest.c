@@ -35,10 +35,14 @@
 
 #include "common/log.h"
 #include "proto/body.h"
+#include "shore/cases.h"
+#include "shore/ledger.h"
 
 #define REG_BUCKETS 256u               /* registry hash buckets (power of two) */
 #define KEY_SLOTS_FIRST 16u
 #define MSEC_PER_SEC 1000
+/* The shore's Ed25519 key (complaint receipts, shore/cases.c). */
+#define SHORE_SIGN_SK(in) ((in)->kx + BUNDLE_KX_PK_BYTES + BUNDLE_KX_SK_BYTES)
 
 /* One vessel as the registry caches it. */
 struct vreg {
@@ -69,7 +73,10 @@ struct irec {
 struct ingest {
 	struct store *st;
 	struct db *db;
-	uint8_t *kx;                    /* sodium_malloc: shore kx pk || sk */
+	uint8_t *kx;                    /* sodium_malloc: shore kx pk || sk || sign sk */
+	void (*alert_fn)(void *ctx);    /* ingest_set_alert_hook */
+	void *alert_ctx;
+	bool alerted;                   /* the open transaction added an alert row */
 	struct bundle_keys *keys;       /* sodium_malloc: one slot per vessel */
 	size_t nkeys, capkeys;
 	struct vreg *buckets[REG_BUCKETS];
@@ -78,6 +85,7 @@ struct ingest {
 	/* scratch */
 	struct compress_work work;
 	struct body_reader rd;
+	struct ledger_scan ls;          /* what the compliance ledger keeps of a bundle */
 	uint8_t plain[BUNDLE_BYTES_MAX];
 	struct irec *recs;
 	size_t nrecs, caprecs;
@@ -118,13 +126,14 @@ int ingest_new(struct ingest **out, struct store *st, const struct keyfile_secre
 		return ERR_NOMEM;
 	in->st = st;
 	in->db = store_db(st);
-	in->kx = sodium_malloc(BUNDLE_KX_PK_BYTES + BUNDLE_KX_SK_BYTES);
+	in->kx = sodium_malloc(BUNDLE_KX_PK_BYTES + BUNDLE_KX_SK_BYTES + KEYFILE_SIGN_SK_BYTES);
 	if (!in->kx) {
 		free(in);
 		return ERR_NOMEM;
 	}
 	memcpy(in->kx, shore->pub.kx_pk, BUNDLE_KX_PK_BYTES);
 	memcpy(in->kx + BUNDLE_KX_PK_BYTES, shore->kx_sk, BUNDLE_KX_SK_BYTES);
+	memcpy(SHORE_SIGN_SK(in), shore->sign_sk, KEYFILE_SIGN_SK_BYTES);      /* receipts */
 	for (size_t i = 0; i < NCOUNTERS; i++) {
 		int rc = store_counter_get(st, counter_names[i], counter_slot(&in->stats, i));
 		if (rc < 0) {
@@ -153,6 +162,12 @@ void ingest_free(struct ingest *in)
 	free(in->recs);
 	free(in->arena);
 	free(in);
+}
+
+void ingest_set_alert_hook(struct ingest *in, void (*fn)(void *ctx), void *ctx)
+{
+	in->alert_fn = fn;
+	in->alert_ctx = ctx;
 }
 
 const struct ingest_stats *ingest_stats(const struct ingest *in)
@@ -340,7 +355,10 @@ static int decode_body(struct ingest *in, size_t plen, uint64_t base, char *why,
 	in->nrecs = 0;
 	in->alen = 0;
 	body_reader_init(&in->rd, &in->work, in->plain, plen, base);
-	while ((rc = body_next(&in->rd, &r, NULL)) == 1) {
+	ledger_scan_begin(&in->ls, in->plain, plen);
+	size_t sec = 0;
+	while ((rc = body_next(&in->rd, &r, &sec)) == 1) {
+		ledger_scan_record(&in->ls, sec, &r);
 		struct irec x = {.type = r.type};
 		const struct record_bytes *s = NULL, *name = NULL;
 		switch (r.type) {
@@ -546,18 +564,25 @@ static int commit_bundle(struct ingest *in, struct vreg *v, const struct bundle_
 	if (rc < 0)
 		return rc;
 	const struct irec *hb = NULL;
+	in->alerted = false;
 	for (size_t i = 0; i < in->nrecs && rc == 0; i++) {
 		const struct irec *x = &in->recs[i];
 		if (x->type == RECORD_HEARTBEAT) {
 			hb = x;
 			continue;
 		}
+		size_t stored = o->stored;
 		rc = store_message(in, v->id, h->seq, now, x, o);
+		if (rc == 0 && o->stored > stored)      /* new: a complaint's case, SOS alerts */
+			rc = cases_on_message(in->st, v->id, x->msg_id, x->type, in->arena + x->off,
+					      x->len, now, SHORE_SIGN_SK(in), &in->alerted);
 		if (rc == 0 && x->type == RECORD_CONTACT)
 			rc = store_contact(in, v->id, now, x);
 	}
 	if (rc == 0 && hb)
 		rc = store_heartbeat(in, v->id, hb);
+	if (rc == 0)
+		rc = ledger_commit(db, v->id, h->seq, now, &in->ls);
 	uint64_t gap = v->win.any && h->seq > v->highest + 1 ? h->seq - v->highest - 1 : 0;
 	if (rc == 0 && gap) {
 		char d[STORE_ALERT_DETAIL_MAX];
@@ -565,6 +590,7 @@ static int commit_bundle(struct ingest *in, struct vreg *v, const struct bundle_
 			 "restart burns numbers; gaps without restarts mean lost or suppressed "
 			 "bundles)", v->highest + 1, h->seq - 1);
 		rc = store_alert_add(in->st, v->id, "gap", now, d);
+		in->alerted = rc == 0;
 	}
 	if (rc == 0) {
 		uint8_t enc[BUNDLE_WINDOW_ENC_BYTES];
@@ -677,6 +703,7 @@ int ingest_bundle(struct ingest *in, const uint8_t *b, size_t len, int64_t now,
 	if ((rc = bundle_window_accept(&next, h.seq)) < 0)
 		return refuse(in, o, INGEST_WINDOW, rc, now, "vessel %" PRIu32 " seq %" PRIu64 ": %s",
 			      v->id, h.seq, err_str(rc));
+	in->ls.wire_bytes = len;
 	if ((rc = commit_bundle(in, v, &h, &next, now, o)) < 0) {
 		o->messages = o->stored = o->duplicates = 0;
 		return refuse(in, o, INGEST_FAILED, rc, now, "vessel %" PRIu32 " seq %" PRIu64
@@ -690,6 +717,8 @@ int ingest_bundle(struct ingest *in, const uint8_t *b, size_t len, int64_t now,
 	in->stats.messages += o->stored;
 	in->stats.duplicates += o->duplicates;
 	o->result = INGEST_ACCEPTED;
+	if (in->alerted && in->alert_fn)
+		in->alert_fn(in->alert_ctx);    /* new alert rows: forward them now */
 	if (o->duplicates)
 		log_debug("vessel %" PRIu32 " seq %" PRIu64 ": %zu duplicate message(s)", v->id, h.seq,
 			  o->duplicates);

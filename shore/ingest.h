@@ -85,6 +85,9 @@ struct ingest;
  * counters.  Returns 0, ERR_NOMEM, or a db error. */
 int ingest_new(struct ingest **out, struct store *st, const struct keyfile_secret *shore) LL_MUST_CHECK;
 void ingest_free(struct ingest *in);             /* NULL is a no-op */
+/* fn(ctx) runs after a commit that added alert rows (gap; a new complaint
+ * or SOS, shore/cases.c), so they are forwarded at once.  NULL: none. */
+void ingest_set_alert_hook(struct ingest *in, void (*fn)(void *ctx), void *ctx);
 
 /*
  * Ingests one sealed bundle received at unix time now.  Fills *o and

@@ -28,8 +28,11 @@
 #include "common/json.h"
 #include "common/keyfile.h"
 #include "common/log.h"
+#include "common/stmtfmt.h"
 #include "proto/record.h"
+#include "shore/cases.h"
 
+#define SAY_BYTES 1024u                /* one say() formatted on the stack */
 #define OPTS_MAX 8u
 #define POS_MAX 4u
 
@@ -45,6 +48,12 @@ const char sctl_usage[] =
 	"  deliveries retry V MSGID                      deliver again now (admin)\n"
 	"  reply --vessel V --crew C --contact REF TEXT  queue a reply to a crew member (admin)\n"
 	"  alerts [--vessel V]\n"
+	"  cases list [--vessel V] [--status S] | cases show CASE   complaint cases (metadata only)\n"
+	"  cases update CASE --status received|assigned|investigating|resolved|closed\n"
+	"                [--note TEXT] [--for-crew]      change a case; tells the crew member (admin)\n"
+	"  cases blob CASE                               the sealed complaint for lifeline-inspect\n"
+	"  statement --vessel V --month YYYY-MM         the month's signed statement (admin;\n"
+	"                                                shorectl writes it with --out FILE)\n"
 	"  status\n"
 	"  help\n";
 
@@ -58,12 +67,32 @@ struct out {
 };
 
 static void say(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text for a terminal: what a vessel sent (contact names, addresses,
+ * texts) may hold control characters; they are written as '?' so that no
+ * escape sequence reaches the operator's terminal.  Newlines and tabs stay:
+ * the listings are made of them. */
 static void say(struct out *o, const char *fmt, ...)
 {
+	char buf[SAY_BYTES];
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(o->tf, fmt, ap);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	char *p = buf;
+	if (n >= (int)sizeof buf) {             /* a long text: format it again, whole */
+		p = malloc((size_t)n + 1);
+		if (!p)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	for (int i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		fputc((c < ' ' && c != '\n' && c != '\t') || c == 0x7f ? '?' : c, o->tf);
+	}
+	if (p != buf)
+		free(p);
 }
 
 /* An error: status, a sentence, and {"error": code, "message": text}. */
@@ -722,6 +751,81 @@ static void cmd_status(struct out *o, struct sctl *c)
 	    redeliv);
 }
 
+/* The signed monthly statement (issue 7): fields as text and json, and the
+ * LLDOC document as "document" (hex) for shorectl --out. */
+static void cmd_statement(struct out *o, struct sctl *c, const struct ctl_peer *p, int argc,
+			  char *const argv[])
+{
+	static const char *const names[] = {"vessel", "month", NULL};
+	static struct statement st;
+	static uint8_t doc[STATEMENT_DOC_MAX];
+	static char hexdoc[2 * STATEMENT_DOC_MAX + 1];
+	struct args a;
+	uint32_t v, period;
+	if (!parse(o, argc, argv, 1, names, 0, &a, "statement --vessel V --month YYYY-MM") ||
+	    !admin(o, c, p))
+		return;
+	if (!a.opt[0]) {
+		fail(o, CTL_EX_USAGE, "usage", "say which vessel with --vessel V; usage: statement "
+		     "--vessel V --month YYYY-MM");
+		return;
+	}
+	if (!id32(o, a.opt[0], "--vessel", &v))
+		return;
+	if (!a.opt[1] || ledger_month_parse(a.opt[1], &period) < 0) {
+		fail(o, CTL_EX_USAGE, "usage", "say which month with --month YYYY-MM (e.g. --month "
+		     "2026-11)");
+		return;
+	}
+	int rc = c->signer ? ledger_statement(store_db(c->st), v, period, now_s(c),
+					      ledger_signer_price(c->signer), &st) : ERR_KEY;
+	if (rc == ERR_KEY)
+		fail(o, CTL_EX_SOFTWARE, "no_signer", "this shored cannot sign statements (no shore "
+		     "key loaded); restart shored");
+	else if (rc == ERR_NOTFOUND)
+		fail(o, SCTL_EX_NOUSER, "no_vessel", "no vessel %" PRIu32 "; `shorectl vessel list` "
+		     "shows them", v);
+	else if (rc == ERR_STATE)
+		fail(o, CTL_EX_DATAERR, "future", "%s has not begun yet in the vessel's quota zone",
+		     a.opt[1]);
+	else if (rc == ERR_TOOBIG)
+		fail(o, CTL_EX_DATAERR, "too_big", "vessel %" PRIu32 " has more than %u crew members "
+		     "in %s: a statement cannot hold them", v, STATEMENT_CREW_MAX, a.opt[1]);
+	else if (rc < 0)
+		db_fail(o, c);
+	if (rc < 0)
+		return;
+	ssize_t n = ledger_signer_sign(c->signer, &st, doc, sizeof doc);
+	if (n < 0) {
+		fail(o, CTL_EX_SOFTWARE, "internal", "the statement could not be signed (%s)",
+		     err_str((int)n));
+		return;
+	}
+	sodium_bin2hex(hexdoc, sizeof hexdoc, doc, (size_t)n);
+	json_object_begin(&o->j);
+	stmtfmt_json(&o->j, &st);
+	json_kv_uint(&o->j, "document_bytes", (uint64_t)n);
+	json_kv_string(&o->j, "document", hexdoc);
+	json_object_end(&o->j);
+	stmtfmt_text(o->tf, &st);
+	say(o, "signed document: %zd bytes (shorectl statement ... --out FILE writes it; "
+	    "lifeline-verify FILE checks it)\n", n);
+}
+
+/* Complaint cases (shore/cases.c); an update wakes the vessel's session. */
+static void cmd_cases(struct out *o, struct sctl *c, const struct ctl_peer *p, int argc,
+		      char *const argv[])
+{
+	struct cases_out co = {.tf = o->tf, .j = &o->j, .uid = (uint32_t)p->uid};
+	cases_ctl(c->st, p->uid == 0 || p->uid == c->admin_uid, now_s(c), argc, argv, &co);
+	if (co.status) {
+		fail(o, co.status, co.code, "%s", co.msg);
+		return;
+	}
+	if (co.kick && c->sm)
+		session_kick(c->sm, co.kick);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------- */
 
 int sctl_handle(struct sctl *c, const struct ctl_peer *peer, int argc, char *const argv[],
@@ -746,6 +850,10 @@ int sctl_handle(struct sctl *c, const struct ctl_peer *peer, int argc, char *con
 		cmd_reply(&o, c, peer, argc, argv);
 	else if (strcmp(cmd, "alerts") == 0)
 		cmd_alerts(&o, c, argc, argv);
+	else if (strcmp(cmd, "cases") == 0)
+		cmd_cases(&o, c, peer, argc, argv);
+	else if (strcmp(cmd, "statement") == 0)
+		cmd_statement(&o, c, peer, argc, argv);
 	else if (strcmp(cmd, "status") == 0 && argc == 1)
 		cmd_status(&o, c);
 	else if (strcmp(cmd, "help") == 0) {

@@ -12,6 +12,8 @@
  *   deliveries retry V MSGID                      (admin)
  *   reply --vessel V --crew C --contact REF TEXT  (admin)
  *   alerts [--vessel V]
+ *   cases list|show|blob|update ...               complaint cases (shore/cases.h)
+ *   statement --vessel V --month YYYY-MM          (admin; signed, shore/ledger.h)
  *   status
  * Status codes are sysexits: 0, 64 usage, 65 data error, 67 no such vessel
  * or message, 70 internal (database), 77 not admin.  Every error text says
@@ -26,6 +28,7 @@
 #include "common/ctl.h"
 #include "shore/deliver_spool.h"
 #include "shore/ingest.h"
+#include "shore/ledger.h"
 #include "shore/route.h"
 #include "shore/session.h"
 #include "shore/store.h"
@@ -42,6 +45,7 @@ struct sctl {
 	uid_t admin_uid;                /* besides root */
 	int64_t (*now)(void *ctx);      /* unix seconds; NULL: time(NULL) */
 	void *now_ctx;
+	struct ledger_signer *signer;   /* monthly statements; NULL: refused */
 };
 
 struct sctl_result {

@@ -28,6 +28,7 @@
 
 #include "common/link.h"
 #include "common/log.h"
+#include "common/wallclock.h"
 
 struct sess {
 	struct session_mgr *m;
@@ -257,7 +258,7 @@ static void on_message(void *ctx, struct channel *ch, const uint8_t *msg, size_t
 	if (s->dead || s->restart)
 		return;
 	struct ingest_outcome o;
-	int rc = ingest_bundle(m->in, msg, len, (int64_t)time(NULL), &o);
+	int rc = ingest_bundle(m->in, msg, len, wallclock_now(), &o);
 	if (rc < 0) {
 		/* Not committed, but the ARQ will acknowledge the bytes: restart
 		 * the channel so the vessel re-sends what was not accepted. */

@@ -20,6 +20,8 @@
 #include "shore/sctl.h"
 
 #define SYSTEM_SOCKET "/run/lifeline/shored.sock"
+#include "shore/stmtcli.h"
+
 
 int main(int argc, char **argv)
 {
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
 	if (!sock || !*sock)
 		sock = access(SYSTEM_SOCKET, F_OK) == 0 ? SYSTEM_SOCKET : "shored.sock";
 	static const struct ctl_hint hint = {"shored", "systemctl start shored", "lifeline"};
+	if (strcmp(argv[i], "statement") == 0)
+		return stmtcli_run("shorectl", sock, argc - i, argv + i, json, &hint);
 	return ctl_client_run("shorectl", sock, argc - i, (const char *const *)(argv + i), json,
 			      &hint);
 }

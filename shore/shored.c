@@ -2,9 +2,8 @@
  * shored — the shore daemon: takes bundles from a fleet, commits each
  * message once, sends receipts and replies back, delivers texts to families.
  *   shored --config FILE [--foreground] | shored --print-config
- * A thin main: reads the configuration, starts the shore modules in
- * dependency order (store, ingest, downlink, spool + router, sessions,
- * control socket, worker), runs the loop, stops them in reverse.
+ * A thin main: configuration, then store, ingest, downlink, router, shore/wire.c
+ * (drivers, replies, alerts), sessions, control socket; the loop; stop in reverse.
  * Invariants: "shored: ready" is logged once, after the database is open and
  * the control socket listens; SIGTERM/SIGINT stop the loop between events
  * (never inside a transaction); the worker finishes its delivery in hand.
@@ -25,9 +24,11 @@
 #include "common/daemon.h"
 #include "common/ctl.h"
 #include "common/log.h"
+#include "common/wallclock.h"
 #include "common/loop.h"
 #include "shore/deliver_spool.h"
 #include "shore/sctl.h"
+#include "shore/wire.h"
 
 #define EX_CONFIG 78
 #define HOUSEKEEPING_MAX_MS 60000u      /* counters flushed, silence checked */
@@ -42,9 +43,12 @@ struct cfg {
 	size_t nlisten;
 	uint64_t link_rate, link_rtt, retry_min, retry_max, dead_letter, silence, max_conn, auth_timeout;
 	int log_level;
+	char price_per_mb[LEDGER_PRICE_MAX];     /* monthly statements (shore/ledger.h) */
+	struct wire_cfg net;            /* smtp_*, webhook*, http_*, alert_* (shore/wire.h) */
 };
 
 static int check_link(const char *v, char *why, size_t cap) { return link_spec_check(v, why, cap) < 0; }
+static int64_t wall_now(void *ctx) { (void)ctx; return wallclock_now(); }
 
 #define S(f) offsetof(struct cfg, f), sizeof(((struct cfg *)0)->f)
 #define PATHKEY(n, f, d, h) {.name = n, .type = CONFIG_PATH, S(f), .min = 1, .def = d, .help = h}
@@ -74,6 +78,8 @@ static const struct config_key schema[] = {
 	NUMKEY("auth_timeout", CONFIG_DURATION, auth_timeout, 100, 3600000, "30s",
 	       "a connection must send an authentic bundle within this, or is closed"),
 	NUMKEY("log_level", CONFIG_LOG_LEVEL, log_level, 0, 0, "info", "error, warn, info, debug or io"),
+	{.name = "price_per_mb", .type = CONFIG_STRING, S(price_per_mb), .check = ledger_price_check,
+	 .help = "airtime price per 1,000,000 bytes for monthly statements, e.g. 4.50 USD (empty: none)"},
 };
 #define NKEYS (sizeof schema / sizeof schema[0])
 
@@ -88,6 +94,7 @@ struct shored {
 	struct session_mgr *sm;
 	struct ctl_server *ctl;
 	struct sctl sctl;
+	struct wire *wire;
 };
 
 static void on_signal(struct loop *lp, int signo, void *ctx)
@@ -106,6 +113,14 @@ static void on_ctl(struct ctl_conn *conn, const struct ctl_peer *peer,
 		r = (struct sctl_result){CTL_EX_SOFTWARE, NULL, NULL};
 	(void)ctl_reply(conn, r.status, r.text ? r.text : "shored is out of memory", r.json);
 	sctl_result_free(&r);
+}
+
+/* Ingest committed alert rows (a new complaint or SOS, a gap): the
+ * inspector/operator alert channel (shore/alert.c) gets them now, not at
+ * the next housekeeping round.  Metadata only (shore/cases.c). */
+static void on_alert(void *ctx)
+{
+	wire_alert_poke(((struct shored *)ctx)->wire);
 }
 
 /* The delivery worker committed outcomes: send the receipts. */
@@ -127,6 +142,7 @@ static void housekeeping(struct loop *lp, void *ctx)
 	if (store_check_silence(d->st, (int64_t)time(NULL), (int64_t)(d->cfg.silence / 1000), NULL) < 0 ||
 	    ingest_stats_flush(d->in) < 0)
 		log_error("housekeeping: %s", db_last_error(store_db(d->st)));
+	wire_alert_poke(d->wire);       /* silence and gap alerts to the operator */
 	uint64_t every = d->cfg.silence / 4 < HOUSEKEEPING_MAX_MS ? d->cfg.silence / 4 : HOUSEKEEPING_MAX_MS;
 	if (!loop_timer_at(lp, loop_now(lp) + every, housekeeping, d))
 		log_error("housekeeping: cannot arm its timer");
@@ -150,13 +166,17 @@ static int start(struct shored *d, struct keyfile_secret *key)
 	if ((rc = ingest_new(&d->in, d->st, key)) < 0 || (rc = downlink_new(&d->dl, d->st, d->in)) < 0 ||
 	    (rc = deliver_spool_new(&d->spool, c->spool_dir)) < 0 || (rc = route_new(&d->route, &rcfg)) < 0 ||
 	    (rc = route_set_driver(d->route, "*", &deliver_spool_ops, d->spool)) < 0 ||
+	    (rc = wire_start(d->wire, d->route, c->database, why.text, sizeof why.text)) < 0 ||
 	    (rc = session_mgr_new(&d->sm, d->lp, &scfg, d->in, d->dl, d->route)) < 0)
-		return die(1, "cannot start", "", rc);
+		return die(1, "cannot start ", why.text, rc);
+	ingest_set_alert_hook(d->in, on_alert, d);
 	for (size_t i = 0; i < c->nlisten; i++)
 		if ((rc = session_listen(d->sm, c->listen[i])) < 0)
 			return die(1, "cannot listen on ", c->listen[i], rc);
 	d->sctl = (struct sctl){.st = d->st, .in = d->in, .route = d->route, .sm = d->sm,
-				.spool = d->spool, .admin_uid = geteuid()};
+				.spool = d->spool, .admin_uid = geteuid(), .now = wall_now};
+	if ((rc = ledger_signer_new(&d->sctl.signer, key, c->price_per_mb)) < 0)
+		return die(EX_CONFIG, "price_per_mb: ", c->price_per_mb, rc);
 	if ((rc = ctl_server_open(&d->ctl, c->control_socket, SOCKET_MODE, d->lp, on_ctl, &d->sctl)) < 0)
 		return die(1, "cannot open the control socket ", c->control_socket, rc);
 	if ((rc = loop_fd_add(d->lp, route_wake_fd(d->route), POLLIN, on_wake, d)) < 0 ||
@@ -168,6 +188,7 @@ static int start(struct shored *d, struct keyfile_secret *key)
 
 static void stop(struct shored *d)
 {
+	wire_free(d->wire);             /* reply endpoint, alerts, delivery worker; curl */
 	route_free(d->route);           /* joins the worker first */
 	if (d->in && ingest_stats_flush(d->in) < 0)
 		log_error("counters not saved: %s", db_last_error(store_db(d->st)));
@@ -176,6 +197,7 @@ static void stop(struct shored *d)
 	downlink_free(d->dl);
 	ingest_free(d->in);
 	deliver_spool_free(d->spool);
+	ledger_signer_free(d->sctl.signer);
 	store_close(d->st);
 	loop_free(d->lp);
 }
@@ -188,6 +210,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
 	};
 	static struct shored d;
+	const struct wire_keys keys = wire_schema(schema, NKEYS, offsetof(struct cfg, net));
 	const char *conf = NULL;
 	bool fg = false;
 	int o;
@@ -195,7 +218,7 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'c': conf = optarg; break;
 		case 'f': fg = true; break;
-		case 'p': return config_write_sample(stdout, "shored", schema, NKEYS) < 0 ? 1 : 0;
+		case 'p': return config_write_sample(stdout, "shored", keys.k, keys.n) < 0 ? 1 : 0;
 		case 'V': return printf("shored %s\n", LIFELINE_VERSION) < 0;
 		default: return die(o == 'h' ? 0 : 64, "usage: shored --config FILE [--foreground] | "
 				    "shored --print-config", "", 0);
@@ -207,7 +230,7 @@ int main(int argc, char **argv)
 	struct config_error cerr;
 	if (!realpath(conf, real))
 		return die(EX_CONFIG, "cannot find ", conf, 0);
-	if (config_load(real, schema, NKEYS, &d.cfg, &cerr) < 0)
+	if (config_load(real, keys.k, keys.n, &d.cfg, &cerr) < 0)
 		return fprintf(stderr, "shored: %s\n", cerr.msg), EX_CONFIG;
 	log_set_ident("shored");
 	log_set_level((enum log_level)d.cfg.log_level);
@@ -221,6 +244,8 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "shored: %s: %s\n", d.cfg.secret_key, kd.msg), EX_CONFIG;
 	if (key->pub.role != KEYFILE_ROLE_SHORE)
 		return die(EX_CONFIG, d.cfg.secret_key, " is not a shore key (lifeline-keygen --role shore)", 0);
+	if (wire_new(&d.wire, &d.cfg.net, real, cerr.msg, sizeof cerr.msg) < 0)  /* curl_global_init */
+		return fprintf(stderr, "shored: %s\n", cerr.msg), EX_CONFIG;
 	if (!fg && daemon_detach() < 0)
 		return die(1, "cannot detach from the terminal (try --foreground)", "", 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -228,6 +253,9 @@ int main(int argc, char **argv)
 	if (!d.lp || loop_signal(d.lp, SIGTERM, on_signal, &d) < 0 ||
 	    loop_signal(d.lp, SIGINT, on_signal, &d) < 0 || loop_signal(d.lp, SIGHUP, on_signal, &d) < 0)
 		return die(1, "cannot set up the event loop", "", 0);
+	if (wallclock_offset() != 0)
+		log_warn("%s is set: the wall clock is shifted by %lld s (for tests only)", WALLCLOCK_ENV,
+			 (long long)wallclock_offset());
 	int rc = start(&d, key);
 	keyfile_secret_free(key);       /* ingest keeps its own copy */
 	if (rc != 0)

@@ -17,6 +17,8 @@
  * db_last_error() telling why; nothing exits.
  */
 #include "shore/store.h"
+#include "shore/ledger.h"
+#include "shore/cases.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -85,8 +87,18 @@ static const char schema_v1[] =
 	" detail TEXT NOT NULL);"
 	"CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
+/* v2 (issue 5, reply endpoint): a gateway's own id for a reply, unique per
+ * vessel, so a gateway that re-posts gets the earlier reply id back. */
+static const char schema_v2[] =
+	"ALTER TABLE replies ADD COLUMN gateway_id TEXT;"
+	"CREATE UNIQUE INDEX replies_gateway ON replies (vessel, gateway_id) "
+	"WHERE gateway_id IS NOT NULL;";
+
 const struct db_migration store_migrations[] = {
 	{1, schema_v1, "vessels, messages, contacts, replies, alerts, counters"},
+	{2, schema_v2, "replies.gateway_id (unique per vessel)"},
+	{3, ledger_schema_sql, "compliance ledger (shore/ledger.c)"},
+	{4, cases_schema_sql, "complaint cases, receipts, case updates (shore/cases.c)"},
 };
 const size_t store_migrations_n = sizeof store_migrations / sizeof store_migrations[0];
 
@@ -262,35 +274,98 @@ int store_reply_enqueue(struct store *st, uint32_t vessel, uint32_t crew_id,
 			uint32_t contact_ref, const char *text, size_t len, int64_t now,
 			uint64_t *reply_id)
 {
-	if (crew_id == 0 || contact_ref == 0 || len == 0)
+	struct store_reply in = {vessel, crew_id, contact_ref, text, len, NULL, false};
+	return store_reply_add(st, &in, now, reply_id, NULL, 0);
+}
+
+/* Inside the open transaction: ERR_DUP and the earlier id when the
+ * gateway id was seen; ERR_NOTFOUND / ERR_PERM (why says which) when the
+ * vessel, crew member or contact is unknown or the vessel suspended. */
+static int reply_check(struct store *st, const struct store_reply *in, uint64_t *reply_id,
+		       char *why, size_t cap)
+{
+	static const char dup[] = "SELECT id FROM replies WHERE vessel = ?1 AND gateway_id = ?2";
+	int64_t v;
+	int rc;
+	if (in->gateway_id) {
+		sqlite3_stmt *q = db_stmt(st->db, dup);
+		if (!q)
+			return ERR_DB;
+		if ((rc = db_bind_int64(st->db, q, 1, in->vessel)) < 0 ||
+		    (rc = db_bind_text(st->db, q, 2, in->gateway_id, strlen(in->gateway_id))) < 0)
+			return rc;
+		if ((rc = db_step(st->db, q)) == DB_ROW) {
+			*reply_id = (uint64_t)sqlite3_column_int64(q, 0);
+			db_stmt_reset(q);
+			snprintf(why, cap, "reply %" PRIu64 " already has this id", *reply_id);
+			return ERR_DUP;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = store_query_int(st, "SELECT 1 + state FROM vessels WHERE id = ?1", 1, in->vessel,
+				  0, 0, &v)) < 0)
+		return rc;
+	if (v == 0)
+		return snprintf(why, cap, "no vessel %" PRIu32, in->vessel), ERR_NOTFOUND;
+	if (!in->strict)
+		return 0;
+	if (v != 1 + STORE_VESSEL_ACTIVE)
+		return snprintf(why, cap, "vessel %" PRIu32 " is suspended", in->vessel), ERR_PERM;
+	if ((rc = store_query_int(st, "SELECT count(*) FROM contacts WHERE vessel = ?1 AND "
+				  "crew_id = ?2", 2, in->vessel, in->crew_id, 0, &v)) < 0)
+		return rc;
+	if (v == 0)
+		return snprintf(why, cap, "no crew member %" PRIu32 " with contacts on vessel %" PRIu32,
+				in->crew_id, in->vessel), ERR_NOTFOUND;
+	if ((rc = store_query_int(st, "SELECT count(*) FROM contacts WHERE vessel = ?1 AND "
+				  "crew_id = ?2 AND contact_ref = ?3", 3, in->vessel, in->crew_id,
+				  in->contact_ref, &v)) < 0)
+		return rc;
+	if (v == 0)
+		return snprintf(why, cap, "crew member %" PRIu32 " of vessel %" PRIu32 " has no contact %"
+				PRIu32, in->crew_id, in->vessel, in->contact_ref), ERR_NOTFOUND;
+	return 0;
+}
+
+int store_reply_add(struct store *st, const struct store_reply *in, int64_t now,
+		    uint64_t *reply_id, char *why, size_t why_cap)
+{
+	char none[1];
+	if (!why || why_cap == 0) {
+		why = none;
+		why_cap = sizeof none;
+	}
+	why[0] = '\0';
+	if (in->crew_id == 0 || in->contact_ref == 0 || in->len == 0)
 		return ERR_INVAL;
-	if (len > STORE_REPLY_TEXT_MAX)
+	if (in->len > STORE_REPLY_TEXT_MAX)
 		return ERR_TOOBIG;
-	if (!json_utf8_valid(text, len) || memchr(text, '\0', len))
+	if (!json_utf8_valid(in->text, in->len) || memchr(in->text, '\0', in->len))
 		return ERR_UTF8;
-	int64_t exists;
-	int rc = store_query_int(st, "SELECT count(*) FROM vessels WHERE id = ?1", 1, vessel, 0,
-				 0, &exists);
+	if (in->gateway_id && (!*in->gateway_id || strlen(in->gateway_id) > STORE_GATEWAY_ID_MAX))
+		return ERR_INVAL;
+	static const char sql[] =
+		"INSERT INTO replies (vessel, id, crew_id, contact_ref, text, ts, gateway_id) "
+		"SELECT ?1, coalesce(max(id), 0) + 1, ?2, ?3, ?4, ?5, ?6 FROM replies WHERE vessel = ?1 "
+		"RETURNING id";
+	int rc = db_begin(st->db);
 	if (rc < 0)
 		return rc;
-	if (!exists)
-		return ERR_NOTFOUND;
-	static const char sql[] =
-		"INSERT INTO replies (vessel, id, crew_id, contact_ref, text, ts) "
-		"SELECT ?1, coalesce(max(id), 0) + 1, ?2, ?3, ?4, ?5 FROM replies WHERE vessel = ?1 "
-		"RETURNING id";
-	if ((rc = db_begin(st->db)) < 0)
-		return rc;
+	if ((rc = reply_check(st, in, reply_id, why, why_cap)) < 0)
+		goto fail;
 	sqlite3_stmt *q = db_stmt(st->db, sql);
 	if (!q) {
 		rc = ERR_DB;
 		goto fail;
 	}
-	if ((rc = db_bind_int64(st->db, q, 1, vessel)) < 0 ||
-	    (rc = db_bind_int64(st->db, q, 2, crew_id)) < 0 ||
-	    (rc = db_bind_int64(st->db, q, 3, contact_ref)) < 0 ||
-	    (rc = db_bind_text(st->db, q, 4, text, len)) < 0 ||
-	    (rc = db_bind_int64(st->db, q, 5, now)) < 0)
+	if ((rc = db_bind_int64(st->db, q, 1, in->vessel)) < 0 ||
+	    (rc = db_bind_int64(st->db, q, 2, in->crew_id)) < 0 ||
+	    (rc = db_bind_int64(st->db, q, 3, in->contact_ref)) < 0 ||
+	    (rc = db_bind_text(st->db, q, 4, in->text, in->len)) < 0 ||
+	    (rc = db_bind_int64(st->db, q, 5, now)) < 0 ||
+	    (rc = in->gateway_id ? db_bind_text(st->db, q, 6, in->gateway_id, strlen(in->gateway_id))
+				 : db_bind_null(st->db, q, 6)) < 0)
 		goto fail;
 	rc = db_step(st->db, q);
 	if (rc != DB_ROW) {

@@ -1,6 +1,6 @@
 /*
  * store.h — the shore's SQLite store: vessels, messages, contacts, replies,
- * alerts and counters (schema version 1, see shore/store.c for the SQL).
+ * alerts and counters (schema version 3, see shore/store.c for the SQL).
  *
  * One struct store is one connection (common/db.h): the main loop has one,
  * the delivery worker opens its own on the same file (WAL lets them share).
@@ -26,11 +26,12 @@
 #include "proto/bundle.h"
 #include "proto/err.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 4
 #define STORE_REPORTED_NONE (-1)
 #define STORE_NAME_MAX 128u            /* bytes of a vessel name */
 #define STORE_ALERT_DETAIL_MAX 256u
 #define STORE_REPLY_TEXT_MAX 2048u      /* UTF-8 bytes (BODY_TEXT_UTF8_MAX) */
+#define STORE_GATEWAY_ID_MAX 128u       /* bytes of a gateway's reply id */
 
 struct store;
 
@@ -92,6 +93,29 @@ const char *store_vessel_state_name(enum store_vessel_state s);
 int store_reply_enqueue(struct store *st, uint32_t vessel, uint32_t crew_id,
 			uint32_t contact_ref, const char *text, size_t len, int64_t now,
 			uint64_t *reply_id) LL_MUST_CHECK;
+
+/* A reply for store_reply_add(). */
+struct store_reply {
+	uint32_t vessel, crew_id, contact_ref;
+	const char *text;               /* UTF-8, 1..STORE_REPLY_TEXT_MAX bytes */
+	size_t len;
+	const char *gateway_id;         /* NULL: none (shorectl); else unique per vessel */
+	bool strict;                    /* gateways: the vessel must be active and
+					 * (crew_id, contact_ref) a known contact */
+};
+
+/*
+ * store_reply_enqueue() with a gateway id and checks, in one transaction
+ * (the HTTP reply endpoint's entry point; store_reply_enqueue() is this
+ * with no gateway id and strict false).  Returns 0 with *reply_id; ERR_DUP
+ * with the EARLIER reply's *reply_id when gateway_id was stored before for
+ * this vessel (nothing queued); ERR_NOTFOUND (vessel, or with strict: crew
+ * member or contact unknown); ERR_PERM (strict: vessel suspended);
+ * ERR_INVAL, ERR_TOOBIG, ERR_UTF8 as above; or a db error.  why (may be
+ * NULL) says which, for the gateway.
+ */
+int store_reply_add(struct store *st, const struct store_reply *in, int64_t now,
+		    uint64_t *reply_id, char *why, size_t why_cap) LL_MUST_CHECK;
 
 /* ---- alerts ---------------------------------------------------------------- */
 

@@ -21,6 +21,8 @@
  * back before returning; nothing logs or exits.
  */
 #include "vessel/store.h"
+#include "vessel/qreport.h"
+#include "proto/record.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,6 +84,7 @@ static const char schema_v1[] =
 
 static const struct db_migration migrations[] = {
 	{1, schema_v1, "crew, contacts, outbox, quota, bundles, inbox, meta"},
+	{2, qreport_schema_v2, "refusals for the shore's ledger (vessel/qreport.c)"},
 };
 
 static const char *const kind_names[VMSG_KIND_COUNT] = {"text", "contact", "sos", "complaint"};
@@ -539,6 +542,51 @@ int vstore_msg_add(struct vstore *st, const struct vmsg_new *m, uint64_t *id)
 		return rc;
 	}
 	return db_commit(st->db);
+}
+
+static const char sql_msg_body[] = "UPDATE msg SET body = ?2 WHERE id = ?1 AND kind = 'complaint'";
+static const char sql_case_status[] =
+	"SELECT status FROM inbox WHERE kind = 'case' AND shore_id = ?1 ORDER BY ts DESC, id DESC LIMIT 1";
+
+int vstore_complaint_add(struct vstore *st, uint32_t crew_id, uint64_t text_bytes, int64_t ts,
+			 uint32_t period,
+			 ssize_t (*seal)(void *ctx, uint64_t id, uint8_t *out, size_t cap),
+			 void *ctx, uint64_t *id)
+{
+	uint8_t blob[RECORD_BLOB_MAX];          /* holds only sealed bytes */
+	struct vmsg_new m = {.crew_id = crew_id, .kind = VMSG_COMPLAINT, .text_bytes = text_bytes,
+			     .ts = ts, .period = period};
+	int rc = db_begin(st->db);
+	if (rc < 0)
+		return rc;
+	ssize_t n = 0;
+	if ((rc = msg_insert(st, &m, id)) < 0 || (n = seal(ctx, *id, blob, sizeof blob)) < 0) {
+		vstore_rollback(st);
+		return rc < 0 ? rc : (int)n;
+	}
+	sqlite3_stmt *q = db_stmt(st->db, sql_msg_body);
+	if (!q)
+		rc = fail(st);
+	else if ((rc = db_bind_int64(st->db, q, 1, (int64_t)*id)) == 0 &&
+		 (rc = db_bind_blob(st->db, q, 2, blob, (size_t)n)) == 0)
+		rc = db_step(st->db, q);
+	if (rc < 0 || (rc = db_changes(st->db) == 1 ? 0 : ERR_DB) < 0) {
+		vstore_rollback(st);
+		return rc;
+	}
+	return db_commit(st->db);
+}
+
+int vstore_case_status(struct vstore *st, uint64_t msg_id, uint32_t *status)
+{
+	int64_t v = msg_id > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)msg_id, s = -1;
+	int rc = query_i64(st, sql_case_status, 1, &v, -1, &s);
+	if (rc < 0)
+		return rc;
+	if (s < 0)
+		return ERR_NOTFOUND;
+	*status = (uint32_t)s;
+	return 0;
 }
 
 static void msg_row(sqlite3_stmt *q, struct vmsg *m)

@@ -22,7 +22,7 @@
 #include "common/db.h"
 #include "proto/err.h"
 
-#define VSTORE_SCHEMA_VERSION 1
+#define VSTORE_SCHEMA_VERSION 2
 /* PRAGMA cache_size in KiB: small, so the daemon's peak RSS stays low (the
  * vessel db is a few MB and mostly appended to). */
 #define VSTORE_CACHE_KIB 256
@@ -163,6 +163,21 @@ int vstore_quota_used(struct vstore *st, uint32_t crew_id, uint32_t period, uint
 /* Inserts the message (state queued) and adds m->quota_bytes to the
  * ledger, in ONE transaction.  *id: its message id. */
 int vstore_msg_add(struct vstore *st, const struct vmsg_new *m, uint64_t *id) LL_MUST_CHECK;
+/*
+ * Queues a complaint (never counted) whose sealed body needs its own
+ * message id: in ONE transaction, inserts the row with an empty body,
+ * calls seal(ctx, id, out, cap) (out: cap >= RECORD_BLOB_MAX bytes; it
+ * returns the blob length or a negative enum err), stores the blob as the
+ * body, commits.  The plaintext never reaches SQLite: only the blob is
+ * bound.  A seal error rolls back and is returned.  *id: the message id.
+ */
+int vstore_complaint_add(struct vstore *st, uint32_t crew_id, uint64_t text_bytes, int64_t ts,
+			 uint32_t period,
+			 ssize_t (*seal)(void *ctx, uint64_t id, uint8_t *out, size_t cap),
+			 void *ctx, uint64_t *id) LL_MUST_CHECK;
+/* The newest case status the shore sent for complaint msg_id: 0 and
+ * *status, or ERR_NOTFOUND (no update yet). */
+int vstore_case_status(struct vstore *st, uint64_t msg_id, uint32_t *status) LL_MUST_CHECK;
 /* ERR_NOTFOUND if absent; fn gets the row. */
 int vstore_msg_get(struct vstore *st, uint64_t id, int (*fn)(void *ctx, const struct vmsg *m),
 		   void *ctx) LL_MUST_CHECK;

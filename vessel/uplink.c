@@ -12,6 +12,8 @@
  *  - the bundle bytes and the queued -> sent move of its messages commit in
  *    ONE transaction BEFORE the bytes are handed to the channel;
  *  - stored bundles are re-sent as their exact stored bytes, oldest first;
+ *  - a queued SOS leaves at once, even past UPLINK_NEW_INFLIGHT_MAX bundles
+ *    in flight (up to UPLINK_RESEND_INFLIGHT_MAX);
  *  - one downlink bundle = one transaction (receipts, inbox, window);
  *    the in-memory window accepts its sequence only after the COMMIT;
  *  - each section is compressed on its own: vessel-level records
@@ -31,6 +33,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/wallclock.h"
 #include "proto/body.h"
 #include "vessel/sched.h"
 
@@ -240,7 +243,10 @@ static int add_heartbeat(struct uplink *u, int64_t now)
 	r.u.heartbeat = (struct record_heartbeat){.ts = (uint64_t)now,
 		.queue_depth = q > UINT32_MAX ? UINT32_MAX : (uint32_t)q,
 		.crew_on_board = (uint32_t)c.crew, .crew_registered = (uint32_t)c.crew};
-	return body_add(&u->bw, &r);
+	if ((rc = body_add(&u->bw, &r)) < 0)
+		return rc;
+	return qreport_add(u->st, &u->cfg.quota, now, &u->bw,
+			   qreport_reserve(&u->cfg.quota, u->cfg.bundle_max));
 }
 
 /* Marks a message that cannot be encoded as failed so it never blocks. */
@@ -323,7 +329,8 @@ ssize_t uplink_build(struct uplink *u, int64_t now, bool heartbeat, uint8_t *out
 			.wire_bytes = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w, .cls = class_of(p->kind)};
 	}
 	uint64_t budget = u->cfg.bundle_max - UPLINK_SECTION_OVERHEAD -
-			  (heartbeat ? UPLINK_HEARTBEAT_BYTES + UPLINK_SECTION_OVERHEAD : 0);
+			  (heartbeat ? UPLINK_HEARTBEAT_BYTES + UPLINK_SECTION_OVERHEAD +
+			   qreport_reserve(&u->cfg.quota, u->cfg.bundle_max) : 0);
 	ssize_t npick = 0;
 	if (n > 0 && (npick = sched_pick(u->items, (size_t)n, &u->sched, budget, u->pick,
 					 UPLINK_PICK_MAX)) < 0)
@@ -532,6 +539,15 @@ static int resend_one(void *ctx, uint64_t seq, const uint8_t *b, size_t len)
 	return 1;
 }
 
+/* True when an SOS is queued: it may leave even with UPLINK_NEW_INFLIGHT_MAX
+ * bundles in flight (up to UPLINK_RESEND_INFLIGHT_MAX), so an SOS never
+ * waits for an acknowledgement.  A store error counts as "no". */
+static bool sos_waiting(struct uplink *u)
+{
+	struct vpending p;
+	return vstore_pending(u->st, 0, &p, 1) == 1 && p.kind == VMSG_SOS;
+}
+
 int uplink_pump(struct uplink *u, int64_t now)
 {
 	if (!u->has_io || !u->io.up(u->io.ctx))
@@ -548,7 +564,14 @@ int uplink_pump(struct uplink *u, int64_t now)
 		if (rc == 0)
 			u->resending = false;   /* every stored bundle went again */
 	}
-	while (u->io.unacked(u->io.ctx) < UPLINK_NEW_INFLIGHT_MAX) {
+	bool report_due = false;
+	if (!u->hb_due && (rc = qreport_due(u->st, &u->cfg.quota, now, &report_due)) < 0)
+		return rc;
+	if (report_due)
+		u->hb_due = true;       /* a refusal or a new month: tell the shore now */
+	size_t inflight;
+	while ((inflight = u->io.unacked(u->io.ctx)) < UPLINK_NEW_INFLIGHT_MAX ||
+	       (inflight < UPLINK_RESEND_INFLIGHT_MAX && sos_waiting(u))) {
 		bool stored;
 		uint64_t seq = 0;
 		ssize_t len = uplink_build(u, now, u->hb_due, u->out, sizeof u->out, &stored, &seq);
@@ -579,7 +602,7 @@ static void on_retry(struct loop *lp, void *ctx)
 
 void uplink_kick(struct uplink *u)
 {
-	int rc = uplink_pump(u, (int64_t)time(NULL));
+	int rc = uplink_pump(u, wallclock_now());
 	if (rc < 0 && u->lp && !u->retry_timer) {
 		log_error("uplink: %s (%s); retrying in %us", err_str(rc),
 			  db_last_error(vstore_db(u->st)), UPLINK_RETRY_MS / 1000);
@@ -605,7 +628,7 @@ static void on_message(void *ctx, struct channel *ch, const uint8_t *m, size_t l
 {
 	struct uplink_rx rx;
 	(void)ch;
-	int rc = uplink_receive(ctx, m, len, (int64_t)time(NULL), &rx);
+	int rc = uplink_receive(ctx, m, len, wallclock_now(), &rx);
 	if (rc < 0)
 		log_warn("downlink bundle refused: %s", err_str(rc));
 	else if (!rx.replay)
@@ -633,6 +656,7 @@ static void on_link(void *ctx, struct channel *ch, bool up)
 {
 	log_info("link %s is %s", link_name(channel_link(ch)), up ? "up" : "down");
 	if (up) {
+		uplink_heartbeat_due(ctx);      /* the shore learns the outage's end at once */
 		uplink_resend_from_start(ctx);
 		uplink_kick(ctx);
 	}

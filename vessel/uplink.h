@@ -29,6 +29,7 @@
 #include "common/loop.h"
 #include "proto/bundle.h"
 #include "proto/err.h"
+#include "vessel/qreport.h"
 #include "vessel/store.h"
 
 /* Numbers reserved per persisted limit.  One: a crash can then burn at
@@ -58,6 +59,7 @@ struct uplink_config {
 	uint64_t bundle_max;            /* plaintext budget, <= BUNDLE_PLAIN_MAX */
 	const struct bundle_keys *keys; /* caller's (sodium_malloc), outlives */
 	uint32_t fault;                 /* UPLINK_FAULT_*, tests only */
+	struct qreport_config quota;    /* QUOTA_REPORTs with heartbeats; zero: none */
 };
 
 /* How bytes leave.  send: 0 and the channel's id of the message, or a

@@ -33,7 +33,8 @@
 
 #include "common/json.h"
 #include "proto/record.h"
-#include "proto/varint.h"
+#include "vessel/complain.h"
+#include "vessel/qreport.h"
 #include "vessel/quota.h"
 
 #define EX_OK 0
@@ -56,7 +57,12 @@ const char vctl_usage[] =
 	"  inbox --crew ID                    replies from your family, complaint updates\n"
 	"  status --crew ID [--limit N]       what happened to your messages (newest 200)\n"
 	"  quota --crew ID                    bytes used and left this month\n"
-	"  complain --crew ID TEXT            a complaint only the labour inspectors can read\n"
+	"  complain --crew ID [--category C] [TEXT]\n"
+	"                                     a complaint only the labour inspectors can read;\n"
+	"                                     without TEXT it is read from the terminal (or --file F).\n"
+	"                                     C: vulnerability deception movement isolation violence\n"
+	"                                     threats documents wages debt conditions overtime injury\n"
+	"                                     other (the default)\n"
 	"  sos --crew ID [TEXT]               emergency: goes before everything else\n"
 	"  crew set-pin ID --new-pin NEW      change your PIN (asks for the old one)\n"
 	"Captain (root or the vesseld user):\n"
@@ -143,7 +149,7 @@ static void reset_date(uint32_t period, char *buf, size_t cap)
 /* ---- arguments ----------------------------------------------------------- */
 
 struct args {
-	const char *crew, *pin, *new_pin, *to, *lang, *name, *limit;
+	const char *crew, *pin, *new_pin, *to, *lang, *name, *limit, *category;
 	bool all;
 	int npos;
 	const char *pos[CTL_ARGS_MAX];
@@ -155,7 +161,7 @@ static int parse_args(struct out *o, int argc, char *const argv[], struct args *
 		{"--crew", offsetof(struct args, crew)}, {"--pin", offsetof(struct args, pin)},
 		{"--new-pin", offsetof(struct args, new_pin)}, {"--to", offsetof(struct args, to)},
 		{"--lang", offsetof(struct args, lang)}, {"--name", offsetof(struct args, name)},
-		{"--limit", offsetof(struct args, limit)},
+		{"--limit", offsetof(struct args, limit)}, {"--category", offsetof(struct args, category)},
 	};
 	memset(a, 0, sizeof *a);
 	bool dashdash = false;
@@ -288,16 +294,16 @@ static int need_admin(struct out *o, const struct vctl *v, const struct ctl_peer
 
 /* The message text from the positional words after skip; refuses empty,
  * invalid UTF-8 and over-long texts. */
-static int get_text(struct out *o, const struct args *a, int from, bool optional, char *buf,
-		    size_t cap, size_t *len)
+static int get_text(struct out *o, const struct args *a, int from, bool optional, size_t max,
+		    char *buf, size_t cap, size_t *len)
 {
 	*len = join(a, from, buf, cap);
 	if (*len == 0 && !optional)
 		return fail(o, EX_USAGE, "usage", "Write the message after the command, in quotes: "
 			    "vesselctl send --crew 3 --to 1 \"Hello\".");
-	if (*len > VCTL_TEXT_MAX)
+	if (*len > max)
 		return fail(o, EX_DATAERR, "too_long", "This message is too long: one message holds "
-			    "at most %u bytes. Split it into shorter messages.", VCTL_TEXT_MAX);
+			    "at most %zu bytes. Split it into shorter messages.", max);
 	if (!json_utf8_valid(buf, *len))
 		return fail(o, EX_DATAERR, "bad_text", "This message has bytes that are not text "
 			    "(not UTF-8). Type it again, or set your terminal to UTF-8.");
@@ -319,6 +325,28 @@ int vctl_warn_parse(const char *s, uint32_t *out, size_t max)
 	return n;
 }
 
+/* No control characters (tab included): text that reaches a terminal. */
+static bool printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* A mail domain: letters, digits, dots and hyphens, a dot inside. */
+static bool domain_valid(const char *d)
+{
+	size_t n = strlen(d);
+	if (n == 0 || d[0] == '.' || d[n - 1] == '.' || !strchr(d, '.'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= 'A' && d[i] <= 'Z') ||
+		      (d[i] >= '0' && d[i] <= '9') || d[i] == '.' || d[i] == '-'))
+			return false;
+	return true;
+}
+
 int vctl_address_check(const char *s, char *why, size_t cap)
 {
 	size_t n = strlen(s);
@@ -333,8 +361,7 @@ int vctl_address_check(const char *s, char *why, size_t cap)
 		}
 	if (strncmp(s, "mailto:", 7) == 0) {
 		const char *at = strchr(s + 7, '@');
-		if (at && at > s + 7 && at[1] && !strchr(at + 1, '@') && strchr(at + 1, '.') &&
-		    at[strlen(at) - 1] != '.')
+		if (at && at > s + 7 && domain_valid(at + 1))
 			return 0;
 		snprintf(why, cap, "An e-mail address looks like mailto:name@example.com.");
 		return ERR_INVAL;
@@ -367,36 +394,6 @@ int vctl_address_check(const char *s, char *why, size_t cap)
 	snprintf(why, cap, "Use mailto:name@example.com for e-mail, tel:+66812345678 for SMS, or "
 		 "webhook:NAME for a chat gateway.");
 	return ERR_INVAL;
-}
-
-ssize_t vctl_complaint_seal(const uint8_t sign_sk[64], const uint8_t inspector_pk[32], uint32_t crew,
-			    int64_t ts, const uint8_t *text, size_t len, uint8_t *out, size_t cap)
-{
-	enum { HDR_MAX = 2 * 10 };
-	uint8_t inner[HDR_MAX + VCTL_TEXT_MAX];
-	uint8_t signed_msg[crypto_sign_BYTES + sizeof inner];
-	if (len > VCTL_TEXT_MAX || ts < 0)
-		return ERR_TOOBIG;
-	ssize_t a = varint_encode(crew, inner, HDR_MAX);
-	ssize_t b = a < 0 ? a : varint_encode((uint64_t)ts, inner + a, HDR_MAX - (size_t)a);
-	if (b < 0)
-		return ERR_INVAL;
-	size_t n = (size_t)a + (size_t)b;
-	if (len)
-		memcpy(inner + n, text, len);
-	n += len;
-	unsigned long long slen;
-	ssize_t rc;
-	if (cap < crypto_box_SEALBYTES + crypto_sign_BYTES + n)
-		rc = ERR_FULL;
-	else if (crypto_sign(signed_msg, &slen, inner, n, sign_sk) != 0 ||
-		 crypto_box_seal(out, signed_msg, slen, inspector_pk) != 0)
-		rc = ERR_CRYPTO;
-	else
-		rc = (ssize_t)(slen + crypto_box_SEALBYTES);
-	sodium_memzero(inner, sizeof inner);
-	sodium_memzero(signed_msg, sizeof signed_msg);
-	return rc;
 }
 
 /* ---- crew member commands ------------------------------------------------- */
@@ -435,7 +432,7 @@ static int cmd_send(struct out *o, struct vctl *v, const struct args *a)
 			    "adds one.", ref, c.id);
 	if (rc < 0)
 		return db_fail(o, v, rc);
-	if (get_text(o, a, 0, false, text, sizeof text, &len) < 0)
+	if (get_text(o, a, 0, false, VCTL_TEXT_MAX, text, sizeof text, &len) < 0)
 		return -1;
 	int64_t now = now_of(v);
 	uint32_t period;
@@ -446,6 +443,10 @@ static int cmd_send(struct out *o, struct vctl *v, const struct args *a)
 		return db_fail(o, v, rc);
 	rc = quota_check(used, v->cfg.allowance, (const uint8_t *)text, len, now, v->cfg.zone, &d);
 	if (rc == ERR_QUOTA) {
+		/* Kept (with the usage level) for the shore's monthly statement. */
+		if ((rc = qreport_refusal_add(v->st, c.id, period, now, used, len)) < 0)
+			return db_fail(o, v, rc);
+		kick(v);
 		if (quota_describe(&d, c.lang, buf, sizeof buf) < 0)
 			buf[0] = '\0';
 		fail(o, EX_TEMPFAIL, "quota", "%s", buf);
@@ -482,47 +483,62 @@ static int cmd_send(struct out *o, struct vctl *v, const struct args *a)
 	return 0;
 }
 
-/* complain and sos: never counted, first in the queue. */
+/* complain and sos: never counted, first in the queue (SOS before all). */
 static int cmd_free(struct out *o, struct vctl *v, const struct args *a, enum vmsg_kind kind)
 {
 	struct vcrew c;
-	char text[VCTL_TEXT_MAX + 2];
-	uint8_t blob[RECORD_BLOB_MAX];
+	char text[COMPLAINT_TEXT_MAX + 2];
 	size_t len;
+	enum complaint_category cat = COMPLAINT_CAT_OTHER;
 	if (crew_auth(o, v, a, &c) < 0)
 		return -1;
 	if (kind == VMSG_COMPLAINT && !v->inspector_pk)
 		return fail(o, VCTL_EX_UNAVAILABLE, "no_inspector", "Complaints are not set up on this "
 			    "vessel yet (no inspector key). Ask the operator to install the labour "
 			    "inspectors' public key (inspector_key in vesseld.conf). SOS still works.");
-	if (get_text(o, a, 0, kind == VMSG_SOS, text, sizeof text, &len) < 0)
+	if (kind == VMSG_COMPLAINT && a->category && complaint_category_parse(a->category, &cat) < 0)
+		return fail(o, EX_USAGE, "usage", "Say what the complaint is about with --category: "
+			    "vulnerability, deception, movement, isolation, violence, threats, "
+			    "documents, wages, debt, conditions, overtime, injury or other (or 1-13).");
+	int rc = get_text(o, a, 0, kind == VMSG_SOS, kind == VMSG_SOS ? VCTL_TEXT_MAX : COMPLAINT_TEXT_MAX,
+			  text, sizeof text, &len);
+	if (rc < 0) {
+		sodium_memzero(text, sizeof text);
 		return -1;
+	}
 	int64_t now = now_of(v);
 	uint32_t period;
-	int rc = quota_period(now, v->cfg.zone, &period);
-	struct vmsg_new m = {.crew_id = c.id, .kind = kind, .body = (const uint8_t *)text,
-			     .body_len = len, .text_bytes = len, .ts = now, .period = period};
-	if (rc == 0 && kind == VMSG_COMPLAINT) {
-		ssize_t n = vctl_complaint_seal(v->sign_sk, v->inspector_pk, c.id, now,
-						(const uint8_t *)text, len, blob, sizeof blob);
-		sodium_memzero(text, sizeof text);
-		if (n < 0)
-			return fail(o, EX_SOFTWARE, "internal", "The complaint could not be sealed (%s). "
-				    "Try again.", err_str((int)n));
-		m.body = blob;
-		m.body_len = (size_t)n;
-	}
 	uint64_t id;
-	if (rc < 0 || (rc = vstore_msg_add(v->st, &m, &id)) < 0)
+	if ((rc = quota_period(now, v->cfg.zone, &period)) < 0) {
+		sodium_memzero(text, sizeof text);
+		return db_fail(o, v, rc);
+	}
+	if (kind == VMSG_COMPLAINT) {
+		struct vcomplain k = {.vessel_id = v->vessel_id, .crew_id = c.id, .category = cat,
+				      .ts = now, .period = period, .text = (const uint8_t *)text,
+				      .len = len, .sign_sk = v->sign_sk, .inspector_pk = v->inspector_pk};
+		rc = vcomplain_submit(v->st, &k, &id);
+		sodium_memzero(text, sizeof text);
+		if (rc == ERR_UTF8 || rc == ERR_TOOBIG || rc == ERR_INVAL || rc == ERR_CRYPTO || rc == ERR_FULL)
+			return fail(o, EX_SOFTWARE, "internal", "The complaint could not be sealed (%s). "
+				    "Nothing was stored. Try again.", err_str(rc));
+	} else {
+		struct vmsg_new m = {.crew_id = c.id, .kind = kind, .body = (const uint8_t *)text,
+				     .body_len = len, .text_bytes = len, .ts = now, .period = period};
+		rc = vstore_msg_add(v->st, &m, &id);
+	}
+	if (rc < 0)
 		return db_fail(o, v, rc);
 	kick(v);
 	if (kind == VMSG_COMPLAINT)
-		say(o, "Complaint queued as message %" PRIu64 ". Only the labour inspectors can read "
-		    "it. It does not count against your allowance. `vesselctl status --crew %" PRIu32
-		    "` shows when it arrives; updates come to your inbox.", id, c.id);
+		say(o, "Complaint queued as message %" PRIu64 " (%s). Only the labour inspectors can "
+		    "read it. It does not count against your allowance. `vesselctl status --crew %"
+		    PRIu32 "` shows when it arrives; updates come to your inbox.", id,
+		    complaint_category_title((int)cat), c.id);
 	else
-		say(o, "SOS queued as message %" PRIu64 ". It goes before every other message. "
-		    "`vesselctl status --crew %" PRIu32 "` shows when the shore has it.", id, c.id);
+		say(o, "SOS queued as message %" PRIu64 ". It goes before every other message and is "
+		    "sent again until the shore has it. `vesselctl status --crew %" PRIu32 "` shows "
+		    "when the shore has it.", id, c.id);
 	json_object_begin(&o->j);
 	json_kv_uint(&o->j, "msg_id", id);
 	json_object_end(&o->j);
@@ -574,9 +590,10 @@ static int cmd_contact(struct out *o, struct vctl *v, const struct args *a)
 	const char *addr = a->pos[1], *name = a->name ? a->name : "";
 	if (vctl_address_check(addr, why, sizeof why) < 0)
 		return fail(o, EX_DATAERR, "bad_address", "Not an address vesseld can use: %s", why);
-	if (strlen(name) > RECORD_NAME_MAX || !json_utf8_valid(name, strlen(name)))
-		return fail(o, EX_DATAERR, "bad_name", "A contact name is text of at most %u bytes.",
-			    RECORD_NAME_MAX);
+	if (strlen(name) > RECORD_NAME_MAX || !json_utf8_valid(name, strlen(name)) ||
+	    !printable(name, strlen(name)))
+		return fail(o, EX_DATAERR, "bad_name", "A contact name is text of at most %u bytes, "
+			    "without control characters.", RECORD_NAME_MAX);
 	int64_t now = now_of(v);
 	uint32_t period, ref;
 	uint64_t id;
@@ -593,13 +610,6 @@ static int cmd_contact(struct out *o, struct vctl *v, const struct args *a)
 	return 0;
 }
 
-static const char *case_status_name(uint32_t s)
-{
-	static const char *const names[] = {"received", "assigned", "investigating", "action taken",
-					    "closed"};
-	return s < sizeof names / sizeof names[0] ? names[s] : "updated";
-}
-
 static int inbox_row(void *ctx, const struct vinbox *i)
 {
 	void **p = ctx;
@@ -614,13 +624,13 @@ static int inbox_row(void *ctx, const struct vinbox *i)
 	json_kv_string(&o->j, "text", i->text);
 	if (i->is_case) {
 		json_kv_uint(&o->j, "case_ref", i->shore_id);
-		json_kv_string(&o->j, "status", case_status_name(i->status));
+		json_kv_string(&o->j, "status", vcase_status_name(i->status));
 	}
 	json_object_end(&o->j);
 	local_time(v, i->ts, when, sizeof when);
 	if (i->is_case)
 		say(o, "[%" PRId64 "] %s  your complaint %" PRIu64 ": %s%s%s\n", i->id, when, i->shore_id,
-		    case_status_name(i->status), *i->text ? ". " : "", i->text);
+		    vcase_status_name(i->status), *i->text ? ". " : "", i->text);
 	else
 		say(o, "[%" PRId64 "] %s  from contact %" PRIu32 ": %s\n", i->id, when, i->contact_ref,
 		    i->text);
@@ -671,7 +681,17 @@ static const char *state_words(enum vmsg_state s)
 
 static int msg_row(void *ctx, const struct vmsg *m)
 {
-	struct out *o = ctx;
+	void **p = ctx;
+	struct out *o = p[0];
+	struct vctl *v = p[1];
+	uint32_t cs = 0;
+	bool has_case = false;
+	if (m->kind == VMSG_COMPLAINT) {    /* the inspectors' latest word on it */
+		int rc = vstore_case_status(v->st, m->id, &cs);
+		if (rc < 0 && rc != ERR_NOTFOUND)
+			return rc;
+		has_case = rc == 0;
+	}
 	const char *to = m->kind == VMSG_TEXT ? (m->to ? m->to : "") :
 			 m->kind == VMSG_COMPLAINT ? "inspectors" :
 			 m->kind == VMSG_SOS ? "SOS" : "(new contact)";
@@ -683,9 +703,12 @@ static int msg_row(void *ctx, const struct vmsg *m)
 	json_kv_string(&o->j, "reason", reason_name(m->reason));
 	json_kv_uint(&o->j, "text_bytes", m->text_bytes);
 	json_kv_int(&o->j, "ts", m->ts);
+	if (has_case)
+		json_kv_string(&o->j, "case_status", vcase_status_name(cs));
 	json_object_end(&o->j);
-	say(o, "%6" PRIu64 "  %-9s %-28s %s%s%s\n", m->id, vmsg_kind_name(m->kind), to,
-	    state_words(m->state), m->reason ? ": " : "", reason_name(m->reason));
+	say(o, "%6" PRIu64 "  %-9s %-28s %s%s%s%s%s\n", m->id, vmsg_kind_name(m->kind), to,
+	    state_words(m->state), m->reason ? ": " : "", reason_name(m->reason),
+	    has_case ? "; case " : "", has_case ? vcase_status_name(cs) : "");
 	return 0;
 }
 
@@ -700,17 +723,26 @@ static int crew_quota(struct out *o, struct vctl *v, const struct vcrew *c, bool
 	    (rc = quota_period_end(period, v->cfg.zone, &reset_at)) < 0 ||
 	    (rc = vstore_quota_used(v->st, c->id, period, &used)) < 0)
 		return db_fail(o, v, rc);
-	uint64_t al = v->cfg.allowance, left = used >= al ? 0 : al - used;
+	uint64_t al = v->cfg.allowance, left = used >= al ? 0 : al - used, refusals = 0;
+	if (list && (rc = qreport_refusals(v->st, c->id, period, &refusals)) < 0)
+		return db_fail(o, v, rc);
 	json_object_begin(&o->j);
 	json_kv_uint(&o->j, "crew_id", c->id);
 	if (list)
 		json_kv_string(&o->j, "name", c->name);
 	quota_json(o, used, al, quota_period_next(period));
+	if (list) {             /* the fields of the shore's monthly statement */
+		char month[DATE_BYTES];
+		snprintf(month, sizeof month, "%04u-%02u", (unsigned)(period / 100u),
+			 (unsigned)(period % 100u));
+		json_kv_string(&o->j, "month", month);
+		json_kv_uint(&o->j, "refusals", refusals);
+	}
 	json_object_end(&o->j);
 	local_time(v, reset_at, when, sizeof when);
 	if (list)
-		say(o, "%4" PRIu32 "  %-20s %10" PRIu64 " of %" PRIu64 " bytes used, %" PRIu64 " left\n",
-		    c->id, c->name, used, al, left);
+		say(o, "%4" PRIu32 "  %-20s %10" PRIu64 " of %" PRIu64 " bytes used, %" PRIu64 " left, "
+		    "%" PRIu64 " refused\n", c->id, c->name, used, al, left, refusals);
 	else
 		say(o, "You have used %" PRIu64 " of %" PRIu64 " bytes this month; %" PRIu64 " are left. "
 		    "It starts again at %s. Complaints and SOS are always free.", used, al, left, when);
@@ -766,7 +798,8 @@ static int cmd_status(struct out *o, struct vctl *v, const struct ctl_peer *peer
 		json_object_begin(&o->j);
 		json_key(&o->j, "messages");
 		json_array_begin(&o->j);
-		if ((rc = vstore_msg_each_crew(v->st, c.id, c.msg_floor, (uint32_t)limit, msg_row, o)) < 0)
+		void *ctx[2] = {o, v};
+		if ((rc = vstore_msg_each_crew(v->st, c.id, c.msg_floor, (uint32_t)limit, msg_row, ctx)) < 0)
 			return db_fail(o, v, rc);
 		json_array_end(&o->j);
 		json_object_end(&o->j);
@@ -816,12 +849,7 @@ static bool lang_valid(const char *s)
 static bool name_valid(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > VSTORE_NAME_MAX || !json_utf8_valid(s, n))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
-			return false;
-	return true;
+	return n > 0 && n <= VSTORE_NAME_MAX && json_utf8_valid(s, n) && printable(s, n);
 }
 
 static int count_crew(void *ctx, const struct vcrew *c)

@@ -10,10 +10,10 @@
  * crew/contact, 69 complaints not set up, 70 internal, 75 over quota,
  * 77 wrong PIN / locked / not admin.  Every error text says what to do.
  *
- * Complaint blob (DESIGN invariant 5; bytes in the protocol document):
- *   blob = crypto_box_seal(crypto_sign(varint crew_id || varint ts || text),
- *                          inspector kx public key)
- * The vessel database holds only the blob: no plaintext.
+ * Complaints (DESIGN invariant 5): `complain --crew ID --category C TEXT`
+ * is sealed by vessel/complain.c (proto/complaint.h record, vessel
+ * signature, sealed to the inspectorate) inside the transaction that
+ * allocates its message id; the vessel database holds only the blob.
  */
 #ifndef LIFELINE_VESSEL_VCTL_H
 #define LIFELINE_VESSEL_VCTL_H
@@ -49,6 +49,7 @@ struct vctl {
 	uid_t admin_uid;                 /* besides root */
 	int64_t (*now)(void *ctx);       /* unix seconds; NULL: time(NULL) */
 	void *now_ctx;
+	uint32_t vessel_id;              /* named in complaint records */
 	const uint8_t *sign_sk;          /* vessel Ed25519 secret key (64 bytes) */
 	const uint8_t *inspector_pk;     /* inspector X25519 key (32), NULL: none */
 	void (*queued)(void *ctx);       /* a message was queued (kick the uplink); may be NULL */
@@ -78,15 +79,5 @@ int vctl_warn_parse(const char *s, uint32_t *out, size_t max);
 /* 0 if address is a contact address vesseld accepts (mailto:, tel:,
  * webhook:), else ERR_INVAL with a sentence in why. */
 int vctl_address_check(const char *address, char *why, size_t cap) LL_MUST_CHECK;
-
-/*
- * Seals a complaint: out = crypto_box_seal(crypto_sign(varint crew ||
- * varint ts || text)).  Returns the blob length, ERR_TOOBIG (text over
- * VCTL_TEXT_MAX), ERR_FULL (cap), ERR_CRYPTO.  The plaintext copies are
- * wiped before returning.
- */
-ssize_t vctl_complaint_seal(const uint8_t sign_sk[64], const uint8_t inspector_pk[32], uint32_t crew,
-			    int64_t ts, const uint8_t *text, size_t len, uint8_t *out,
-			    size_t cap) LL_MUST_CHECK;
 
 #endif

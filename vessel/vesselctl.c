@@ -10,6 +10,9 @@
  * without echo, then sent as `--pin PIN` (never put on the command line,
  * where other users could see it in `ps`).  `--new-pin` without a value
  * (or "-") asks for the new PIN twice.
+ * `complain` without a text reads it from standard input (a prompt on a
+ * terminal) or from `--file FILE`, so it never shows in `ps`; vesselctl
+ * wipes its copy after the call.
  * The socket is --socket, else $VESSELD_SOCKET, else
  * /run/lifeline/vesseld.sock when it exists, else ./vesseld.sock.
  * Exit status: the daemon's status (sysexits: 0 ok, 64 usage, 65 bad data,
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/ctl.h"
+#include "proto/complaint.h"
 #include "vessel/vctl.h"
 
 #define EX_NOINPUT 66
@@ -64,6 +68,48 @@ static bool ask(const char *prompt, char *buf, size_t cap)
 	return ok;
 }
 
+/* A complaint's text from path ("-": standard input, with a prompt on a
+ * terminal) into buf: at most cap - 1 bytes, trailing newlines dropped.
+ * Returns the length, or -1 (cannot read, or too long: *too_long). */
+static long read_text(const char *path, char *buf, size_t cap, bool *too_long)
+{
+	bool std = strcmp(path, "-") == 0;
+	FILE *f = std ? stdin : fopen(path, "r");
+	*too_long = false;
+	if (!f)
+		return -1;
+	if (std && isatty(fileno(stdin)))
+		fputs("Write your complaint. Only the labour inspectors can read it.\n"
+		      "End with an empty line and Ctrl-D:\n", stderr);
+	size_t n = fread(buf, 1, cap - 1, f);
+	*too_long = n == cap - 1 && fgetc(f) != EOF;
+	bool err = ferror(f);
+	if (!std)
+		fclose(f);
+	if (err || *too_long)
+		return -1;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	return (long)n;
+}
+
+/* Positional words of a complain request from argv[from] (its options all
+ * take a value). */
+static int complain_words(int argc, char **argv, int from)
+{
+	int w = 0;
+	for (int k = from; k < argc; k++) {
+		if (strcmp(argv[k], "--") == 0)
+			return w + (argc - k - 1);
+		if (strncmp(argv[k], "--", 2) == 0)
+			k++;
+		else
+			w++;
+	}
+	return w;
+}
+
 static bool pin_from_file(const char *path, char *buf, size_t cap)
 {
 	FILE *f = fopen(path, "r");
@@ -101,9 +147,16 @@ int main(int argc, char **argv)
 	/* The request: the command words, the new PIN filled in, --pin added. */
 	const char *args[CTL_ARGS_MAX + 1];
 	int n = 0;
-	bool has_crew = false, has_pin = false;
+	bool has_crew = false, has_pin = false, complain = strcmp(argv[i], "complain") == 0;
 	static char pin[PIN_LINE_MAX], new_pin[PIN_LINE_MAX], again[PIN_LINE_MAX];
+	static char text[COMPLAINT_TEXT_MAX + 2];
+	const char *text_file = NULL;
+	int words = complain ? complain_words(argc, argv, i + 1) : 0;
 	for (int k = i; k < argc; k++) {
+		if (complain && strcmp(argv[k], "--file") == 0 && k + 1 < argc) {
+			text_file = argv[++k];  /* read here: the daemon gets only the text */
+			continue;
+		}
 		if (n >= (int)CTL_ARGS_MAX - 3)
 			return fprintf(stderr, "vesselctl: too many words (at most %u)\n", CTL_ARGS_MAX - 3), 64;
 		has_crew |= strcmp(argv[k], "--crew") == 0;
@@ -134,11 +187,27 @@ int main(int argc, char **argv)
 		args[n++] = "--pin";
 		args[n++] = pin;
 	}
+	/* Last: after "--" nothing is an option (the PIN goes before it). */
+	if (complain && (text_file || words == 0)) {
+		bool too_long;
+		if (read_text(text_file ? text_file : "-", text, sizeof text, &too_long) < 0) {
+			if (too_long)
+				fprintf(stderr, "vesselctl: the complaint is too long (at most %u bytes); "
+					"shorten it or send it as two complaints\n", COMPLAINT_TEXT_MAX);
+			else
+				fprintf(stderr, "vesselctl: cannot read the complaint from %s\n",
+					text_file ? text_file : "the terminal");
+			return too_long ? 65 : EX_NOINPUT;
+		}
+		args[n++] = "--";
+		args[n++] = text;
+	}
 	args[n] = NULL;
 
 	static const struct ctl_hint hint = {"vesseld", "systemctl start vesseld", "lifeline"};
 	int status = ctl_client_run("vesselctl", sock, n, args, json, &hint);
 	sodium_memzero(pin, sizeof pin);
+	sodium_memzero(text, sizeof text);
 	sodium_memzero(new_pin, sizeof new_pin);
 	sodium_memzero(again, sizeof again);
 	return status;

@@ -29,6 +29,7 @@
 #include "common/daemon.h"
 #include "common/keyfile.h"
 #include "common/log.h"
+#include "common/wallclock.h"
 #include "vessel/uplink.h"
 #include "vessel/vconf.h"
 #include "vessel/vctl.h"
@@ -49,6 +50,7 @@ struct vesseld {
 
 static void on_queued(void *ctx) { uplink_kick(((struct vesseld *)ctx)->up); }
 static bool on_link_query(void *ctx) { return uplink_link_up(((struct vesseld *)ctx)->up); }
+static int64_t on_now(void *ctx) { (void)ctx; return wallclock_now(); }
 
 static void on_ctl(struct ctl_conn *conn, const struct ctl_peer *peer, const struct ctl_request *req,
 		   void *ctx)
@@ -65,8 +67,10 @@ static void on_ctl(struct ctl_conn *conn, const struct ctl_peer *peer, const str
 
 static void on_signal(struct loop *lp, int signo, void *ctx)
 {
-	log_info("signal %d: stopping", signo);
-	loop_stop(lp);
+	log_info("signal %d: %s", signo, signo == SIGHUP ? "nothing to reload (restart to apply a "
+		 "new configuration)" : "stopping");
+	if (signo != SIGHUP)
+		loop_stop(lp);
 }
 
 static int die(int code, const char *what, const char *detail)
@@ -111,12 +115,14 @@ static int start(struct vesseld *d)
 	if (vstore_open(c->database, &d->st, &why) < 0)
 		return die(1, c->database, why.text);
 	struct uplink_config ucfg = {.vessel_id = (uint32_t)c->vessel_id, .bundle_max = c->bundle_max,
-				     .keys = d->keys};
+				     .keys = d->keys, .quota = {.zone = c->zone, .allowance = c->allowance,
+				     .interval = (uint32_t)(c->hb_ms / 1000u ? c->hb_ms / 1000u : 1u)}};
 	if (uplink_new(&d->up, d->st, &ucfg) < 0)
 		return die(1, "cannot start the uplink", db_last_error(vstore_db(d->st)));
-	d->vctl = (struct vctl){.st = d->st, .admin_uid = geteuid(), .sign_sk = d->key->sign_sk,
+	d->vctl = (struct vctl){.st = d->st, .admin_uid = geteuid(), .vessel_id = (uint32_t)c->vessel_id,
+		.sign_sk = d->key->sign_sk,
 		.inspector_pk = d->vctl.inspector_pk, .queued = on_queued, .link_up = on_link_query, .hook_ctx = d,
-		.cfg = c->vctl};
+		.cfg = c->vctl, .now = on_now};
 	if (ctl_server_open(&d->ctl, c->control_socket, SOCKET_MODE, d->lp, on_ctl, d) < 0)
 		return die(1, "cannot open the control socket", c->control_socket);
 	struct uplink_link_config lc = {.spec = c->link, .heartbeat_ms = c->hb_ms,
@@ -175,8 +181,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.lp = loop_new(NULL, NULL);
 	if (!d.lp || loop_signal(d.lp, SIGTERM, on_signal, &d) < 0 ||
-	    loop_signal(d.lp, SIGINT, on_signal, &d) < 0)
+	    loop_signal(d.lp, SIGINT, on_signal, &d) < 0 || loop_signal(d.lp, SIGHUP, on_signal, &d) < 0)
 		return die(1, "cannot set up the event loop", NULL);
+	if (wallclock_offset() != 0)
+		log_warn("%s is set: the wall clock is shifted by %lld s (for tests only)", WALLCLOCK_ENV,
+			 (long long)wallclock_offset());
 	int rc = start(&d);
 	if (rc != 0) {
 		stop(&d);

@@ -474,6 +474,31 @@ static int inbox_text(void *ctx, const struct vinbox *i)
 	return 0;
 }
 
+/* An SOS does not wait for the 2-bundle limit: it leaves at once. */
+static void test_sos_now(void)
+{
+	struct fx f;
+	fx_init(&f, 256);
+	static struct fake_io io;
+	static struct seen s;
+	for (int i = 0; i < 4; i++)
+		queue(&f, 1, VMSG_TEXT, 150, (char)('a' + i));
+	attach(&f, &io);
+	CU_ASSERT_EQUAL(uplink_pump(f.u, T0), 0);
+	CU_ASSERT_EQUAL(io.n, UPLINK_NEW_INFLIGHT_MAX);
+	CU_ASSERT_EQUAL(uplink_pump(f.u, T0), 0);
+	CU_ASSERT_EQUAL(io.n, UPLINK_NEW_INFLIGHT_MAX);         /* texts wait */
+	uint64_t sos = queue(&f, 2, VMSG_SOS, 20, 's');
+	CU_ASSERT_EQUAL(uplink_pump(f.u, T0), 0);
+	CU_ASSERT_EQUAL_FATAL(io.n, UPLINK_NEW_INFLIGHT_MAX + 1);       /* the SOS went */
+	memset(&s, 0, sizeof s);
+	shore_open(&f, io.b[io.n - 1], io.len[io.n - 1], &s);
+	CU_ASSERT(s.n >= 1 && s.r[0].type == RECORD_SOS && s.r[0].id == sos);
+	CU_ASSERT_EQUAL(uplink_pump(f.u, T0), 0);
+	CU_ASSERT_EQUAL(io.n, UPLINK_NEW_INFLIGHT_MAX + 1);     /* texts still wait */
+	fx_fini(&f);
+}
+
 static void test_downlink(void)
 {
 	struct fx f;
@@ -558,4 +583,5 @@ void suite_uplink(void)
 	CU_add_test(s, "sequence numbers never reused across simulated crashes", test_seq_crashes);
 	CU_add_test(s, "resend rule: identical bytes, oldest first; 2 in flight", test_resend);
 	CU_add_test(s, "downlink: receipts, inbox, replay, forgery", test_downlink);
+	CU_add_test(s, "an SOS leaves at once even with 2 bundles in flight", test_sos_now);
 }

@@ -11,8 +11,10 @@
  * pin_lock_time (clock stepped); a locked account refuses even the right
  * PIN; a peer that is not admin is refused captain commands; an admin PIN
  * reset hides the older inbox; the complaint blob in the database holds no
- * plaintext and opens with the inspector's key to the signed
- * varint crew || varint ts || text; address forms are table-tested;
+ * plaintext, is padded to a size bucket and opens with the inspector's key
+ * to the vessel-signed proto/complaint.h record naming its own message id;
+ * the crew member's status shows the case status, the captain's views do
+ * not mention complaints; address forms are table-tested;
  * config refusals name the line (unknown key, bad value) and the printed
  * sample parses back.
  */
@@ -22,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/varint.h"
+#include "proto/complaint.h"
 #include "tests/lib/testutil.h"
 #include "vessel/vconf.h"
 #include "vessel/vctl.h"
@@ -283,9 +285,9 @@ static int find_blob(void *ctx, const struct vmsg *m)
 {
 	uint8_t *out = ctx;
 	CU_ASSERT_EQUAL(m->kind, VMSG_COMPLAINT);
-	CU_ASSERT(m->body_len <= 2048);
-	memcpy(out, m->body, m->body_len);
-	out[2047] = (uint8_t)m->body_len;
+	CU_ASSERT(complaint_is_bucket(m->body_len));    /* padded to a size bucket */
+	CU_ASSERT_EQUAL(m->text_bytes, 27);
+	memcpy(out, m->body, m->body_len < COMPLAINT_BLOB_MAX ? m->body_len : COMPLAINT_BLOB_MAX);
 	return 0;
 }
 
@@ -294,11 +296,16 @@ static void test_complaint_sealed(void)
 	struct fx f;
 	fx_init(&f);
 	fx_crew(&f);
+	f.v.vessel_id = 1042;
 	const char *secret = "captain keeps our passports";
-	CU_ASSERT_EQUAL(RUN(&f, "complain", "--crew", "1", "--pin", "1234", secret), 0);
-	uint8_t blob[2048];
+	CU_ASSERT_EQUAL(RUN(&f, "complain", "--crew", "1", "--pin", "1234", "--category", "nonsense",
+			    secret), 64);
+	CU_ASSERT(has(f.r.text, "--category"));
+	CU_ASSERT_EQUAL(RUN(&f, "complain", "--crew", "1", "--pin", "1234", "--category", "documents",
+			    secret), 0);
+	CU_ASSERT(has(f.r.text, "Retention of identity documents"));
+	static uint8_t blob[COMPLAINT_BLOB_MAX];
 	CU_ASSERT_EQUAL(vstore_msg_get(f.st, 2, find_blob, blob), 0);
-	size_t blen = blob[2047];
 	/* no plaintext anywhere in the database file */
 	vstore_close(f.st);
 	f.st = NULL;
@@ -313,21 +320,37 @@ static void test_complaint_sealed(void)
 		}
 	}
 	fx_open_store(&f);
-	/* the inspector opens it: sign(varint crew || varint ts || text) */
-	uint8_t signed_msg[2048], inner[2048];
-	unsigned long long ilen;
-	CU_ASSERT_EQUAL(crypto_box_seal_open(signed_msg, blob, blen, f.insp_pk, f.insp_sk), 0);
-	CU_ASSERT_EQUAL(crypto_sign_open(inner, &ilen, signed_msg, blen - crypto_box_SEALBYTES,
-					 f.sign_pk), 0);
-	uint64_t crew, ts;
-	ssize_t a = varint_decode(inner, ilen, &crew);
-	CU_ASSERT_FATAL(a > 0);
-	ssize_t b = varint_decode(inner + a, ilen - (size_t)a, &ts);
-	CU_ASSERT_FATAL(b > 0);
-	CU_ASSERT_EQUAL(crew, 1);
-	CU_ASSERT_EQUAL((int64_t)ts, f.now);
-	CU_ASSERT_EQUAL(ilen - (size_t)(a + b), strlen(secret));
-	CU_ASSERT(memcmp(inner + a + b, secret, strlen(secret)) == 0);
+	/* the inspector opens it: the proto/complaint.h record, signed by the
+	 * vessel, naming its own message id */
+	static struct complaint_opened o;
+	CU_ASSERT_EQUAL_FATAL(complaint_open(f.insp_pk, f.insp_sk, blob, 256, &o), 0);
+	CU_ASSERT_EQUAL(complaint_verify(f.sign_pk, o.record, o.record_len, o.sig), 0);
+	CU_ASSERT_EQUAL(o.c.vessel, 1042);
+	CU_ASSERT_EQUAL(o.c.crew, 1);
+	CU_ASSERT_EQUAL(o.c.msg_id, 2);
+	CU_ASSERT_EQUAL(o.c.category, COMPLAINT_CAT_DOCUMENTS);
+	CU_ASSERT_EQUAL((int64_t)o.c.ts, f.now);
+	CU_ASSERT_EQUAL(o.c.text_len, strlen(secret));
+	CU_ASSERT(memcmp(o.c.text, secret, strlen(secret)) == 0);
+	complaint_opened_wipe(&o);
+	/* the crew member sees it and, once the shore says so, its case status */
+	CU_ASSERT_EQUAL(RUN(&f, "status", "--crew", "1", "--pin", "1234"), 0);
+	CU_ASSERT(has(f.r.json, "\"kind\":\"complaint\""));
+	CU_ASSERT(!has(f.r.json, "case_status"));
+	bool stored;
+	struct vinbox up = {.is_case = true, .shore_id = 2, .status = 3, .ts = f.now + 5, .text = ""};
+	CU_ASSERT_EQUAL(vstore_inbox_add(f.st, &up, 0, f.now, &stored), 0);
+	CU_ASSERT(stored);
+	CU_ASSERT_EQUAL(RUN(&f, "status", "--crew", "1", "--pin", "1234"), 0);
+	CU_ASSERT(has(f.r.json, "\"case_status\":\"resolved\""));
+	CU_ASSERT(has(f.r.text, "case resolved"));
+	CU_ASSERT_EQUAL(RUN(&f, "inbox", "--crew", "1", "--pin", "1234"), 0);
+	CU_ASSERT(has(f.r.json, "\"status\":\"resolved\""));
+	/* the captain's views do not say who complained */
+	CU_ASSERT_EQUAL(RUN(&f, "status"), 0);
+	CU_ASSERT(!has(f.r.json, "complaint") && !has(f.r.text, "complaint"));
+	CU_ASSERT_EQUAL(RUN(&f, "quota", "--all"), 0);
+	CU_ASSERT(!has(f.r.json, "complaint") && !has(f.r.text, "omplain"));
 	/* no inspector key: refused with what to do */
 	f.v.inspector_pk = NULL;
 	CU_ASSERT_EQUAL(RUN(&f, "complain", "--crew", "1", "--pin", "1234", "x"), 69);

@@ -103,7 +103,7 @@ static void test_schema_and_ledger(void)
 	uint64_t m3 = add_msg(&f, c, VMSG_TEXT, "again");
 	CU_ASSERT(m3 > m1 + 1);                 /* ids grow, never reused */
 	CU_ASSERT_EQUAL(db_schema_version(vstore_db(f.st), &v), 0);
-	CU_ASSERT_EQUAL(v, 1);
+	CU_ASSERT_EQUAL(v, VSTORE_SCHEMA_VERSION);
 	struct vcounts n;
 	CU_ASSERT_EQUAL(vstore_counts(f.st, &n), 0);
 	CU_ASSERT_EQUAL(n.state[VMSG_QUEUED], 3);
@@ -259,6 +259,60 @@ static void test_pending(void)
 	fx_fini(&f);
 }
 
+/* A stand-in seal: writes "blob<id>" (or fails), as complain.c's would. */
+static uint64_t sealed_for;
+static ssize_t fake_seal(void *ctx, uint64_t id, uint8_t *out, size_t cap)
+{
+	sealed_for = id;
+	if (ctx)
+		return ERR_CRYPTO;
+	CU_ASSERT(cap >= RECORD_BLOB_MAX);
+	return snprintf((char *)out, cap, "blob%llu", (unsigned long long)id);
+}
+
+static int get_body(void *ctx, const struct vmsg *m)
+{
+	snprintf(ctx, 32, "%.*s", (int)m->body_len, (const char *)m->body);
+	CU_ASSERT_EQUAL(m->kind, VMSG_COMPLAINT);
+	CU_ASSERT_EQUAL(m->text_bytes, 42);
+	return 0;
+}
+
+/* The complaint's body is sealed inside the transaction that gives it its
+ * id; a failed seal leaves nothing; never counted; case status lookup. */
+static void test_complaint_add(void)
+{
+	struct fx f;
+	fx_init(&f);
+	uint32_t a = add_crew(&f, "Aung");
+	uint64_t first = add_msg(&f, a, VMSG_TEXT, "hi"), id = 0, used = 1;
+	CU_ASSERT_EQUAL(vstore_complaint_add(f.st, a, 42, 1000, 202611, fake_seal, NULL, &id), 0);
+	CU_ASSERT_EQUAL(id, first + 1);
+	CU_ASSERT_EQUAL(sealed_for, id);                /* the record names its own id */
+	char body[32] = "";
+	CU_ASSERT_EQUAL(vstore_msg_get(f.st, id, get_body, body), 0);
+	char want[32];
+	snprintf(want, sizeof want, "blob%llu", (unsigned long long)id);
+	CU_ASSERT_STRING_EQUAL(body, want);
+	CU_ASSERT_EQUAL(vstore_quota_used(f.st, a, 202611, &used), 0);
+	CU_ASSERT_EQUAL(used, 2);                       /* only the text counted */
+	uint64_t id2 = 0;
+	CU_ASSERT_EQUAL(vstore_complaint_add(f.st, a, 42, 1000, 202611, fake_seal, &f, &id2), ERR_CRYPTO);
+	struct vcounts c;
+	CU_ASSERT_EQUAL(vstore_counts(f.st, &c), 0);
+	CU_ASSERT_EQUAL(c.state[VMSG_QUEUED], 2);       /* nothing of the failed one */
+	uint32_t status = 99;
+	CU_ASSERT_EQUAL(vstore_case_status(f.st, id, &status), ERR_NOTFOUND);
+	bool stored;
+	struct vinbox u1 = {.is_case = true, .shore_id = id, .status = 1, .ts = 2000, .text = ""};
+	struct vinbox u2 = {.is_case = true, .shore_id = id, .status = 4, .ts = 3000, .text = "done"};
+	CU_ASSERT_EQUAL(vstore_inbox_add(f.st, &u2, 4, 3001, &stored), 0);
+	CU_ASSERT_EQUAL(vstore_inbox_add(f.st, &u1, 0, 3002, &stored), 0);     /* arrives late */
+	CU_ASSERT_EQUAL(vstore_case_status(f.st, id, &status), 0);
+	CU_ASSERT_EQUAL(status, 4);                     /* the newest by its shore time */
+	fx_fini(&f);
+}
+
 void suite_vstore(void);
 void suite_vstore(void)
 {
@@ -267,4 +321,6 @@ void suite_vstore(void)
 	CU_add_test(s, "receipts move states forward only; bundles pruned", test_receipts_forward_only);
 	CU_add_test(s, "inbox: idempotent, cases to the complainant", test_inbox);
 	CU_add_test(s, "pending: priority first, a share of everybody", test_pending);
+	CU_add_test(s, "complaint sealed in the id's transaction; failed seal leaves nothing",
+		    test_complaint_add);
 }
