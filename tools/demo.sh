@@ -5,8 +5,9 @@
 # link: 2400 bit/s, 750 ms each way, light loss) and vesseld (the vessel);
 # registers three crew members who write Burmese, Khmer and Thai, lets them
 # text their families, lets one of them reach the monthly limit, files a
-# complaint and an SOS, shows the family spool, the inspector's view, a
-# family reply, and stops everything.
+# complaint and an SOS, shows the family spool, the inspector opening and
+# updating the case, a family reply and the case updates reaching the crew
+# member, a signed compliance statement, and stops everything.
 #
 # Usage: sh tools/demo.sh [BUILD_DIR]     (make demo builds first)
 # Exit status: 0 when every step worked; otherwise the step that failed is
@@ -71,6 +72,7 @@ link_rtt = 1500ms
 control_socket = shored.sock
 spool_dir = spool
 delivery_retry_min = 1s
+price_per_mb = 4.50 USD
 log_level = warn
 EOF
 "$B/shored" --config shored.conf --foreground > shored.log 2>&1 &
@@ -125,8 +127,9 @@ note "$n more texts were queued; then vesselctl said:"
 fold -s -w 74 last.txt | sed 's/^/   > /'
 
 say "9. Aung Ko files a complaint: only the labour inspectorate can read it"
-crew 1 complain --crew 1 "The captain keeps our passports and we have not been paid for four months." | sed 's/^/   /'
-note "It does not count against the allowance, and it goes before all texts."
+crew 1 complain --crew 1 --category documents "The captain keeps our passports and we have not been paid for four months." | sed 's/^/   /'
+note "It is sealed on board to the inspectorate's key: the captain cannot read it,"
+note "it does not count against the allowance, and it goes before all texts."
 
 say "10. Sokha sends an SOS"
 crew 2 sos --crew 2 "Man overboard near the port side" | sed 's/^/   /'
@@ -150,14 +153,38 @@ note "e.g. spool/1042/4.json: $(grep -o '"to":"[^"]*"' spool/1042/4.json) $(grep
 say "13. Ashore, the operator sees what arrived; the complaint stays sealed"
 sctl messages list --vessel 1042 | sed 's/^/   /'
 
-say "14. A family member replies; the reply reaches the crew member's inbox"
+say "14. The labour inspector opens the complaint on their own computer"
+has_case() { sctl cases list | grep -q "msg"; }
+wait_for 60 "the case ashore" has_case
+sctl cases list | sed 's/^/   /'
+"$B/lifeline-inspect" --socket "$D/shored.sock" open 1042/$(sctl --json cases list |
+    sed -n 's/.*"msg_id":\([0-9]*\).*/\1/p' | head -1) --key inspectorate.secret | sed 's/^/   /'
+note "(only the inspectorate's secret key opens it; shored never sees that key)"
+
+say "15. The inspector updates the case twice; a family member replies"
+CASE=1042/$(sctl --json cases list | sed -n 's/.*"msg_id":\([0-9]*\).*/\1/p' | head -1)
+"$B/lifeline-inspect" --socket "$D/shored.sock" update "$CASE" --status assigned | sed 's/^/   /'
+"$B/lifeline-inspect" --socket "$D/shored.sock" update "$CASE" --status investigating \
+    --note "An inspector will meet the vessel at Songkhla." --note-for-crew | sed 's/^/   /'
 sctl reply --vessel 1042 --crew 1 --contact 1 "ငါတို့ နေကောင်းပါတယ်။ ဂရုစိုက်ပါ။" | sed 's/^/   /'
-has_reply() { crew 1 --json inbox --crew 1 | grep -q '"kind":"reply"'; }
-wait_for 60 "the reply to reach the vessel" has_reply
+
+say "16. On board, Aung Ko reads the reply and both case updates"
+inbox_full() {
+    crew 1 --json inbox --crew 1 > inbox.json &&
+    grep -q '"kind":"reply"' inbox.json && grep -q 'investigating' inbox.json &&
+    grep -q 'assigned' inbox.json
+}
+wait_for 60 "the reply and the case updates to reach the vessel" inbox_full
 crew 1 inbox --crew 1 | sed 's/^/   /'
 
-say "15. The captain's view: every crew member's allowance this month"
+say "17. The captain's view: every crew member's allowance this month"
 vctl quota --all | sed 's/^/   /'
+
+say "18. The owner's proof: a compliance statement signed by the shore"
+MONTH=$(TZ=Asia/Bangkok date +%Y-%m)
+sctl statement --vessel 1042 --month "$MONTH" --out statement.lldoc | tail -1 | sed 's/^/   /'
+note "Anyone can check it offline, with no database, against the shore's public key:"
+"$B/lifeline-verify" statement.lldoc --shore-key shore.public | sed 's/^/   /'
 
 OK=1
 say "Done: everything stopped, nothing left behind."

@@ -29,6 +29,10 @@ static void test_demo_runs(void)
 	CU_ASSERT(tu_file_contains(logp, "Complaint queued"));
 	CU_ASSERT(tu_file_contains(logp, "spool/1042/4.json"));
 	CU_ASSERT(tu_file_contains(logp, "ဂရုစိုက်ပါ"));                /* the reply, on board */
+	CU_ASSERT(tu_file_contains(logp, "VERIFIED complaint"));        /* the inspector */
+	CU_ASSERT(tu_file_contains(logp, "investigating. An inspector will meet"));
+	CU_ASSERT(tu_file_contains(logp, "VERIFIED monthly statement"));
+	CU_ASSERT(tu_file_contains(logp, "refused below the allowance: never"));
 	CU_ASSERT(tu_file_contains(logp, "Done: everything stopped"));
 	if (CU_get_number_of_failures() == 0)
 		tu_rmrf(dir);
