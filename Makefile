@@ -214,11 +214,12 @@ SBINDIR    := $(PREFIX)/sbin
 MANDIR     := $(PREFIX)/share/man
 DOCDIR     := $(PREFIX)/share/doc/lifeline
 UNITDIR    := $(PREFIX)/lib/systemd/system
+SYSUSERSDIR:= $(PREFIX)/lib/sysusers.d
 USER_PROGS := vesselctl shorectl satsim linktest lifeline-keygen lifeline-verify lifeline-inspect
 MANPAGES   := $(wildcard tools/man/*.[18])
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) \
-	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	for p in $(USER_PROGS); do [ ! -e $(BUILD)/$$p ] || install -m 0755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/; done
 	for p in vesseld shored; do [ ! -e $(BUILD)/$$p ] || install -m 0755 $(BUILD)/$$p $(DESTDIR)$(SBINDIR)/; done
 	for f in $(wildcard vessel/*.sample shore/*.sample) README.md proto/PROTOCOL.md; do \
@@ -227,7 +228,8 @@ install: all
 	  sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
 	for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
-	@echo "installed under $(DESTDIR)$(PREFIX); next: useradd --system --home /var/lib/lifeline lifeline,"
+	install -m 0644 tools/systemd/lifeline.sysusers $(DESTDIR)$(SYSUSERSDIR)/lifeline.conf
+	@echo "installed under $(DESTDIR)$(PREFIX); next: systemd-sysusers (makes the lifeline user),"
 	@echo "copy a sample from $(DOCDIR) to $(SYSCONFDIR)/, then systemctl enable --now vesseld (or shored)"
 
 clean:
