@@ -530,17 +530,17 @@ static int cmd_update(struct cases_out *o, struct store *st, int64_t now, uint32
 		goto dberr;
 	o->kick = (uint32_t)vessel;
 	log_info("case %" PRId64 " (vessel %" PRId64 " message %" PRId64 "): status %s by uid %u",
-		 id, vessel, msg, cases_status_name(s), (unsigned)uid);
+		 id, vessel, msg, cases_status_name((int)s), (unsigned)uid);
 	json_object_begin(o->j);
 	json_kv_int(o->j, "case", id);
 	json_kv_int(o->j, "update", uid_row);
-	json_kv_string(o->j, "status", cases_status_name(s));
+	json_kv_string(o->j, "status", cases_status_name((int)s));
 	json_kv_int(o->j, "vessel", vessel);
 	json_kv_int(o->j, "msg_id", msg);
 	json_kv_bool(o->j, "note_for_crew", crew);
 	json_object_end(o->j);
 	say(o, "case %" PRId64 " is now %s; the crew member is told at the next contact with vessel %"
-	    PRId64 "%s\n", id, cases_status_name(s), vessel, crew ? " (with the note)" :
+	    PRId64 "%s\n", id, cases_status_name((int)s), vessel, crew ? " (with the note)" :
 	    nl ? " (the note stays ashore)" : "");
 	return 0;
 dberr:
