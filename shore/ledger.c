@@ -361,6 +361,25 @@ static sqlite3_stmt *query(struct db *db, const char *sql, int n, int64_t a, int
 	return q;
 }
 
+/* Runs a one-row aggregate over (vessel, start, until) and reads its
+ * first ncols columns into col[] (left as they are when no row comes).
+ * Returns 0 or a db error. */
+static int one_row(struct db *db, const char *sql, const struct statement *s, int64_t *col,
+		   int ncols)
+{
+	int rc;
+	sqlite3_stmt *q = query(db, sql, 3, s->vessel, s->start, s->until, &rc);
+	if (!q)
+		return rc;
+	if ((rc = db_step(db, q)) == DB_ROW) {
+		for (int i = 0; i < ncols; i++)
+			col[i] = sqlite3_column_int64(q, i);
+		db_stmt_reset(q);
+		return 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
 static uint32_t u32(int64_t v)
 {
 	return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
@@ -416,43 +435,27 @@ static int availability(struct db *db, struct statement *s)
 		longest = (uint64_t)(s->until - prev);
 	s->longest_silence = longest;
 	s->days_covered = (uint16_t)((s->until - s->start + SECS_PER_DAY - 1) / SECS_PER_DAY);
-	if (!(q = query(db, sql_bytes, 3, s->vessel, s->start, s->until, &rc)))
+	int64_t col[2] = {0, 0};
+	if ((rc = one_row(db, sql_bytes, s, col, 2)) < 0)
 		return rc;
-	if ((rc = db_step(db, q)) == DB_ROW) {
-		s->bundles = u32(sqlite3_column_int64(q, 0));
-		s->airtime = u64(sqlite3_column_int64(q, 1));
-		db_stmt_reset(q);
-	} else if (rc < 0) {
+	s->bundles = u32(col[0]);
+	s->airtime = u64(col[1]);
+	col[0] = 0;
+	if ((rc = one_row(db, sql_hbs, s, col, 1)) < 0)
 		return rc;
-	}
-	if (!(q = query(db, sql_hbs, 3, s->vessel, s->start, s->until, &rc)))
-		return rc;
-	if ((rc = db_step(db, q)) == DB_ROW) {
-		s->hb_received = u32(sqlite3_column_int64(q, 0));
-		db_stmt_reset(q);
-	} else if (rc < 0) {
-		return rc;
-	}
+	s->hb_received = u32(col[0]);
 	if (s->hb_interval)
 		s->hb_expected = u32((s->until - s->start) / s->hb_interval);
-	if (!(q = query(db, sql_hb_last, 3, s->vessel, s->start, s->until, &rc)))
+	col[0] = col[1] = 0;
+	if ((rc = one_row(db, sql_hb_last, s, col, 2)) < 0)
 		return rc;
-	if ((rc = db_step(db, q)) == DB_ROW) {
-		s->crew_on_board = u32(sqlite3_column_int64(q, 0));
-		s->crew_registered = u32(sqlite3_column_int64(q, 1));
-		db_stmt_reset(q);
-	} else if (rc < 0) {
+	s->crew_on_board = u32(col[0]);
+	s->crew_registered = u32(col[1]);
+	col[0] = col[1] = 0;
+	if ((rc = one_row(db, sql_kind_count, s, col, 2)) < 0)
 		return rc;
-	}
-	if (!(q = query(db, sql_kind_count, 3, s->vessel, s->start, s->until, &rc)))
-		return rc;
-	if ((rc = db_step(db, q)) == DB_ROW) {
-		s->complaints = u32(sqlite3_column_int64(q, 0));
-		s->sos = u32(sqlite3_column_int64(q, 1));
-		db_stmt_reset(q);
-	} else if (rc < 0) {
-		return rc;
-	}
+	s->complaints = u32(col[0]);
+	s->sos = u32(col[1]);
 	return 0;
 }
 
