@@ -172,6 +172,12 @@ static int run_target(struct alert *a, struct target *t, int64_t now_ms, size_t 
 	 * only (no write lock), and the counter is written after the reset. */
 	uint64_t last = done;
 	while ((rc = db_step(db, q)) == DB_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(q, 2);
+		if (t->t.inspectors && !(kind && (strcmp(kind, "complaint") == 0 ||
+						  strcmp(kind, "sos") == 0))) {
+			last = (uint64_t)sqlite3_column_int64(q, 0);    /* not theirs */
+			continue;
+		}
 		int out = send_one(t, q);
 		if (out == ERR_AGAIN) {
 			t->fails++;

@@ -23,19 +23,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "proto/err.h"
 #include "shore/deliver.h"
 
-#define ALERT_TARGETS_MAX 2u
+#define ALERT_TARGETS_MAX 4u             /* operator and inspectors, webhook and e-mail */
 #define ALERT_BATCH 16u                 /* alerts read per target and round */
 #define ALERT_IDLE_MAX_MS 60000u        /* the thread looks at least this often */
 #define ALERT_TEXT_MAX 512u
 
 struct alert_target {
-	const char *name;               /* "webhook" | "email": names the counter */
+	const char *name;               /* "webhook", "email", ...: names the counter */
 	const struct deliver_ops *ops;
 	void *drv;
 	const char *to;                 /* "webhook:NAME" | "mailto:ADDR" */
+	bool inspectors;                /* only complaint and SOS alerts (the
+	                                 * labour inspectors' channel); others
+	                                 * are passed over */
 };
 
 struct alert_config {

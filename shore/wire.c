@@ -42,6 +42,7 @@ struct wire {
 	char hook_urls[DELIVER_WEBHOOK_MAX][DELIVER_WEBHOOK_URL_MAX + 1];
 	char hook_secrets[DELIVER_WEBHOOK_MAX][PATH_MAX];
 	char alert_hook_to[DELIVER_WEBHOOK_NAME_MAX + sizeof "webhook:"];
+	char inspector_hook_to[DELIVER_WEBHOOK_NAME_MAX + sizeof "webhook:"];
 	struct route *route;
 	struct alert *alert;
 	struct replies *replies;
@@ -108,6 +109,12 @@ static const struct config_key keys[WIRE_KEYS] = {
 	    "NAME of a webhook line that also gets operator alerts (silence, gap); not set: none"),
 	STR("alert_email", alert_email, DELIVER_SMTP_TEXT_MAX, NULL,
 	    "mailto:ADDRESS that gets operator alerts through the smtp_* relay; not set: none"),
+	STR("inspector_webhook", inspector_webhook, DELIVER_WEBHOOK_NAME_MAX, NULL,
+	    "NAME of a webhook line that gets the labour inspectors' alerts: a new complaint or SOS "
+	    "(metadata only, at once); not set: none"),
+	STR("inspector_email", inspector_email, DELIVER_SMTP_TEXT_MAX, NULL,
+	    "mailto:ADDRESS of the labour inspectors for new complaint and SOS alerts (metadata "
+	    "only) through the smtp_* relay; not set: none"),
 };
 
 struct wire_keys wire_schema(const struct config_key *base, size_t nbase, size_t at)
@@ -180,21 +187,35 @@ static int hooks_new(struct wire *w, const struct wire_cfg *c, const char *conf_
 	return deliver_webhook_new(&w->webhook, &wc, why, cap);
 }
 
+/* A webhook NAME that a key names: empty, or one of the webhook lines. */
+static bool hook_known(const struct wire *w, const struct wire_cfg *c, const char *name)
+{
+	if (!*name)
+		return true;
+	for (size_t i = 0; i < c->nwebhook; i++)
+		if (strcmp(w->hook_names[i], name) == 0)
+			return true;
+	return false;
+}
+
 /* Cross-key rules the schema cannot say. */
 static int check(const struct wire *w, const struct wire_cfg *c, char *why, size_t cap)
 {
 	if (*c->http_listen && !*c->http_secret)
 		return snprintf(why, cap, "http_listen needs http_secret (the HMAC key file)"), ERR_CONFIG;
-	if (*c->alert_email && (!*c->smtp_url || strncmp(c->alert_email, MAILTO, strlen(MAILTO)) != 0))
-		return snprintf(why, cap, "alert_email must be mailto:ADDRESS and needs smtp_url"),
-		       ERR_CONFIG;
-	if (!*c->alert_webhook)
-		return 0;
-	for (size_t i = 0; i < c->nwebhook; i++)
-		if (strcmp(w->hook_names[i], c->alert_webhook) == 0)
-			return 0;
-	return snprintf(why, cap, "alert_webhook \"%s\" names no webhook line", c->alert_webhook),
-	       ERR_CONFIG;
+	const char *mail[] = {c->alert_email, c->inspector_email};
+	const char *mail_key[] = {"alert_email", "inspector_email"};
+	for (size_t i = 0; i < 2; i++)
+		if (*mail[i] && (!*c->smtp_url || strncmp(mail[i], MAILTO, strlen(MAILTO)) != 0))
+			return snprintf(why, cap, "%s must be mailto:ADDRESS and needs smtp_url",
+					mail_key[i]), ERR_CONFIG;
+	if (!hook_known(w, c, c->alert_webhook))
+		return snprintf(why, cap, "alert_webhook \"%s\" names no webhook line",
+				c->alert_webhook), ERR_CONFIG;
+	if (!hook_known(w, c, c->inspector_webhook))
+		return snprintf(why, cap, "inspector_webhook \"%s\" names no webhook line",
+				c->inspector_webhook), ERR_CONFIG;
+	return 0;
 }
 
 int wire_new(struct wire **out, const struct wire_cfg *c, const char *conf_path, char *why,
@@ -212,7 +233,7 @@ int wire_new(struct wire **out, const struct wire_cfg *c, const char *conf_path,
 		w->curl = true;
 	if (rc == 0 && *c->smtp_url)
 		rc = smtp_new(&w->smtp, c, c->smtp_subject, opt(c->smtp_reply_to), why, cap);
-	if (rc == 0 && *c->alert_email && *c->smtp_url)
+	if (rc == 0 && (*c->alert_email || *c->inspector_email) && *c->smtp_url)
 		rc = smtp_new(&w->smtp_alert, c, ALERT_SUBJECT, NULL, why, cap);
 	if (rc == 0 && c->nwebhook > 0)
 		rc = hooks_new(w, c, conf_path, why, cap);
@@ -223,6 +244,7 @@ int wire_new(struct wire **out, const struct wire_cfg *c, const char *conf_path,
 		return rc;
 	}
 	snprintf(w->alert_hook_to, sizeof w->alert_hook_to, "webhook:%s", c->alert_webhook);
+	snprintf(w->inspector_hook_to, sizeof w->inspector_hook_to, "webhook:%s", c->inspector_webhook);
 	*out = w;
 	return 0;
 }
@@ -243,10 +265,16 @@ int wire_start(struct wire *w, struct route *route, const char *db_path, char *w
 				  .retry_max_ms = ALERT_RETRY_MAX_MS};
 	if (*c->alert_webhook)
 		ac.targets[ac.ntargets++] = (struct alert_target){"webhook", &deliver_webhook_ops,
-								  w->webhook, w->alert_hook_to};
-	if (w->smtp_alert)
+								  w->webhook, w->alert_hook_to, false};
+	if (w->smtp_alert && *c->alert_email)
 		ac.targets[ac.ntargets++] = (struct alert_target){"email", &deliver_smtp_ops,
-								  w->smtp_alert, c->alert_email};
+								  w->smtp_alert, c->alert_email, false};
+	if (*c->inspector_webhook)
+		ac.targets[ac.ntargets++] = (struct alert_target){"inspector_webhook",
+			&deliver_webhook_ops, w->webhook, w->inspector_hook_to, true};
+	if (w->smtp_alert && *c->inspector_email)
+		ac.targets[ac.ntargets++] = (struct alert_target){"inspector_email",
+			&deliver_smtp_ops, w->smtp_alert, c->inspector_email, true};
 	if (ac.ntargets > 0 && ((rc = alert_new(&w->alert, &ac)) < 0 || (rc = alert_start(w->alert)) < 0))
 		return snprintf(why, cap, "cannot start the alert forwarder"), rc;
 	if (!*c->http_listen)

@@ -33,7 +33,7 @@
 #include "shore/route.h"
 
 #define WIRE_TEXT_MAX (CONFIG_LINE_MAX + 1u)   /* any value a line can hold */
-#define WIRE_KEYS 25u                          /* keys wire_schema() adds */
+#define WIRE_KEYS 27u                          /* keys wire_schema() adds */
 
 struct wire_cfg {
 	char smtp_url[WIRE_TEXT_MAX], smtp_tls[16], smtp_ca_file[WIRE_TEXT_MAX];
@@ -50,6 +50,7 @@ struct wire_cfg {
 	char http_listen[WIRE_TEXT_MAX], http_secret[WIRE_TEXT_MAX];
 	uint64_t http_max_skew, http_body_max, http_text_max, http_max_connections, http_conn_timeout;
 	char alert_webhook[DELIVER_WEBHOOK_NAME_MAX + 1], alert_email[WIRE_TEXT_MAX];
+	char inspector_webhook[DELIVER_WEBHOOK_NAME_MAX + 1], inspector_email[WIRE_TEXT_MAX];
 };
 
 /* base[0..nbase) then the wire keys with offset + at (where the caller's

@@ -135,7 +135,7 @@ static struct alert *alert_open(struct script *s)
 {
 	struct alert_config c = {.db_path = path, .ntargets = 1, .retry_min_ms = 1000,
 				 .retry_max_ms = 4000};
-	c.targets[0] = (struct alert_target){"webhook", &scripted_ops, s, "webhook:ops"};
+	c.targets[0] = (struct alert_target){"webhook", &scripted_ops, s, "webhook:ops", false};
 	struct alert *a = NULL;
 	CU_ASSERT_FATAL(alert_new(&a, &c) == 0);
 	return a;
@@ -186,6 +186,40 @@ static void test_alert_forwarding(void)
 	close_all(st);
 }
 
+/* The inspectors' target gets complaint and SOS alerts only, at once and
+ * in order; the operator's gets everything. */
+static void test_alert_inspectors(void)
+{
+	struct store *st = open_fresh();
+	struct script ops = {.n = 0}, insp = {.n = 0};
+	struct alert_config c = {.db_path = path, .ntargets = 2, .retry_min_ms = 1000,
+				 .retry_max_ms = 4000};
+	c.targets[0] = (struct alert_target){"webhook", &scripted_ops, &ops, "webhook:ops", false};
+	c.targets[1] = (struct alert_target){"inspector_webhook", &scripted_ops, &insp,
+					     "webhook:dol", true};
+	struct alert *a = NULL;
+	CU_ASSERT_FATAL(alert_new(&a, &c) == 0);
+	CU_ASSERT_FATAL(store_alert_add(st, 7, "gap", T0, "bundles 5..6 never arrived") == 0);
+	CU_ASSERT_FATAL(store_alert_add(st, 7, "complaint", T0 + 1, "new complaint: case 1") == 0);
+	CU_ASSERT_FATAL(store_alert_add(st, 7, "silence", T0 + 2, "silent for 1 d") == 0);
+	CU_ASSERT_FATAL(store_alert_add(st, 7, "sos", T0 + 3, "SOS: vessel 7 message 9") == 0);
+	int64_t next = 0;
+	size_t sent = 0;
+	CU_ASSERT_EQUAL(alert_run_once(a, (int64_t)T0 * 1000, &next, &sent), 0);
+	CU_ASSERT_EQUAL(ops.calls, 4);
+	CU_ASSERT_EQUAL(insp.calls, 2);
+	CU_ASSERT_EQUAL(insp.ids[0], 2);                /* the complaint */
+	CU_ASSERT_EQUAL(insp.ids[1], 4);                /* the SOS */
+	CU_ASSERT_PTR_NOT_NULL(strstr(insp.last_text, "sos on vessel 7"));
+	CU_ASSERT_EQUAL(sent, 6);
+	/* Passed-over alerts are not looked at again. */
+	CU_ASSERT_EQUAL(alert_run_once(a, (int64_t)T0 * 1000 + 10, &next, &sent), 0);
+	CU_ASSERT_EQUAL(insp.calls, 2);
+	CU_ASSERT_EQUAL(sent, 0);
+	alert_free(a);
+	close_all(st);
+}
+
 /* ---- configuration checks ------------------------------------------------------------ */
 
 static void test_config_checks(void)
@@ -217,6 +251,12 @@ static void test_config_checks(void)
 		 "alert_email = ops@shore.example\n", false, "mailto:"},
 		{"smtp_url = smtp://127.0.0.1:1\nsmtp_tls = none\nsmtp_from = a@b.example\n"
 		 "alert_email = mailto:ops@shore.example\n", true, ""},
+		{"webhook = dol http://127.0.0.1:1/x hook.secret\ninspector_webhook = dol\n", true, ""},
+		{"webhook = dol http://127.0.0.1:1/x hook.secret\ninspector_webhook = ops\n", false,
+		 "inspector_webhook \"ops\" names no webhook"},
+		{"inspector_email = mailto:dol@labour.example\n", false, "inspector_email must be"},
+		{"smtp_url = smtp://127.0.0.1:1\nsmtp_tls = none\nsmtp_from = a@b.example\n"
+		 "inspector_email = mailto:dol@labour.example\n", true, ""},
 	};
 	struct holder {
 		int before;
@@ -269,5 +309,7 @@ void suite_wire(void)
 		    test_reply_gateway_ids);
 	CU_add_test(s, "alerts: new ones once, in order, backoff, no resend after restart",
 		    test_alert_forwarding);
+	CU_add_test(s, "alerts: the inspectors get complaint and SOS alerts only",
+		    test_alert_inspectors);
 	CU_add_test(s, "config: key combinations checked at start", test_config_checks);
 }
