@@ -37,7 +37,12 @@
 #define LT_INDEX_BYTES 4u
 #define LT_CHUNK_DEFAULT 4096u
 #define LT_BYTES_MAX (1024u * 1024u * 1024u)
-#define LT_LINGER_MS 5000u       /* receiver keeps acking after completion */
+/* The receiver keeps acknowledging after completion until the sender has
+ * been quiet this long.  If the last ACK is lost, the sender re-sends only
+ * when its retransmission timer fires, and after an outage that timer is
+ * backed off (up to the ARQ's 64 s cap): 5 s was seen to be too short on a
+ * lossy link with an outage, leaving the sender without its last ACK. */
+#define LT_LINGER_MS 30000u
 
 struct lt {
 	struct loop *lp;

@@ -74,6 +74,14 @@ static void run_case(const char *a_ep, const char *b_ep, const char *send_link,
 	CU_ASSERT_EQUAL(tu_wait_exit(sp, READY_MS, &st), 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	CU_ASSERT(tu_wait_log(satlog, "dropped_bytes=", 1000));
+	if (CU_get_number_of_failures() > 0) {  /* what the next engineer needs */
+		fprintf(stderr, "\n--- send.log\n");
+		tu_dump_file(slog, 3000);
+		fprintf(stderr, "--- recv.log\n");
+		tu_dump_file(rlog, 3000);
+		fprintf(stderr, "--- satsim.log\n");
+		tu_dump_file(satlog, 2000);
+	}
 }
 
 static void test_over_ptys(void)
