@@ -127,7 +127,7 @@ static void test_spawn_exit_status(void)
 
 static void test_wait_exit_timeout(void)
 {
-	const char *argv[] = { "/bin/sleep", "30", NULL };
+	const char *argv[] = { "/usr/bin/tail", "-f", "/dev/null", NULL };   /* blocks until killed */
 	pid_t pid = tu_spawn(argv, NULL);
 	CU_ASSERT_FATAL(pid > 0);
 	uint64_t t0 = tu_now_ms();
@@ -145,7 +145,10 @@ static void test_wait_exit_timeout(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	char log[4096];
 	snprintf(log, sizeof log, "%s/stubborn.log", d);
-	const char *stubborn[] = { "/bin/sh", "-c", "trap '' TERM; echo trapped; while :; do sleep 1; done", NULL };
+	/* An ignored SIGTERM stays ignored across exec; tail -f blocks for
+	 * ever on its own (no polling loop in the child). */
+	const char *stubborn[] = { "/bin/sh", "-c", "trap '' TERM; echo trapped; exec tail -f /dev/null",
+				   NULL };
 	pid = tu_spawn(stubborn, log);
 	CU_ASSERT_FATAL(pid > 0);
 	/* Signal only once the shell has installed its trap. */
