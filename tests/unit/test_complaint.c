@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/fixture.h"
 #include "proto/complaint.h"
 #include "proto/evidence.h"
 #include "proto/record.h"
@@ -30,25 +31,14 @@
 static uint8_t vpk[32], vsk[64], v2pk[32], v2sk[64];
 static uint8_t ipk[32], isk[32], i2pk[32], i2sk[32];
 
-static void seed(uint8_t s[32], uint8_t v)
-{
-	for (int i = 0; i < 32; i++)
-		s[i] = (uint8_t)(v + i);
-}
-
 static int setup(void)
 {
 	if (sodium_init() < 0)
 		return 1;
-	uint8_t s[32];
-	seed(s, 0x01);
-	crypto_sign_seed_keypair(vpk, vsk, s);
-	seed(s, 0x02);
-	crypto_sign_seed_keypair(v2pk, v2sk, s);
-	seed(s, 0x40);
-	crypto_box_seed_keypair(ipk, isk, s);
-	seed(s, 0x41);
-	crypto_box_seed_keypair(i2pk, i2sk, s);
+	fx_sign_keypair(vpk, vsk, 0x01);
+	fx_sign_keypair(v2pk, v2sk, 0x02);
+	fx_box_keypair(ipk, isk, 0x40);
+	fx_box_keypair(i2pk, i2sk, 0x41);
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "shore/downlink.h"
 #include "shore/ingest.h"
 #include "shore/store.h"
+#include "tests/lib/fixture.h"
 #include "tests/lib/testutil.h"
 
 #define V 103u
@@ -510,23 +511,10 @@ static void test_reply_down(void)
 	fx_down(f);
 }
 
-static int saved_level;
-static int quiet(void)
-{
-	saved_level = log_level_current;
-	log_set_level(LOG_LVL_ERROR);
-	return sodium_init() < 0;
-}
-static int loud(void)
-{
-	log_set_level((enum log_level)saved_level);
-	return 0;
-}
-
 void suite_ingest(void);
 void suite_ingest(void)
 {
-	CU_pSuite s = CU_add_suite("ingest", quiet, loud);
+	CU_pSuite s = CU_add_suite("ingest", fx_quiet, fx_loud);
 	CU_add_test(s, "honest bundle committed, receipts pending", test_accept);
 	CU_add_test(s, "garbage table refused and counted", test_garbage_table);
 	CU_add_test(s, "forged, unknown, suspended refused", test_forged_unknown_suspended);

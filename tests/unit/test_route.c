@@ -25,6 +25,7 @@
 #include "shore/deliver_spool.h"
 #include "shore/route.h"
 #include "shore/store.h"
+#include "tests/lib/fixture.h"
 #include "tests/lib/testutil.h"
 
 #define V 101u
@@ -290,23 +291,10 @@ static void test_worker_thread(void)
 	fx_down(f);
 }
 
-static int saved_level;
-static int quiet(void)
-{
-	saved_level = log_level_current;
-	log_set_level(LOG_LVL_ERROR);
-	return 0;
-}
-static int loud(void)
-{
-	log_set_level((enum log_level)saved_level);
-	return 0;
-}
-
 void suite_route(void);
 void suite_route(void)
 {
-	CU_pSuite s = CU_add_suite("route", quiet, loud);
+	CU_pSuite s = CU_add_suite("route", fx_quiet, fx_loud);
 	CU_add_test(s, "spool file whole, redelivery counted not doubled", test_spool_file);
 	CU_add_test(s, "exponential backoff then success", test_backoff_then_success);
 	CU_add_test(s, "dead letter after dead_letter_after", test_dead_letter);

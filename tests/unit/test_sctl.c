@@ -20,6 +20,7 @@
 #include "common/keyfile.h"
 #include "common/log.h"
 #include "shore/sctl.h"
+#include "tests/lib/fixture.h"
 #include "tests/lib/testutil.h"
 
 #define T0 1795000000
@@ -183,23 +184,10 @@ static void test_messages(void)
 	fx_down(f);
 }
 
-static int saved_level;
-static int quiet(void)
-{
-	saved_level = log_level_current;
-	log_set_level(LOG_LVL_ERROR);
-	return sodium_init() < 0;
-}
-static int loud(void)
-{
-	log_set_level((enum log_level)saved_level);
-	return 0;
-}
-
 void suite_sctl(void);
 void suite_sctl(void)
 {
-	CU_pSuite s = CU_add_suite("sctl", quiet, loud);
+	CU_pSuite s = CU_add_suite("sctl", fx_quiet, fx_loud);
 	CU_add_test(s, "vessel add/list/show/suspend/resume; admin only", test_vessels);
 	CU_add_test(s, "messages, contacts, retry, reply, status, alerts, usage", test_messages);
 }

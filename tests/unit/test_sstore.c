@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "shore/store.h"
+#include "tests/lib/fixture.h"
 #include "tests/lib/testutil.h"
 
 #define T0 1795000000
@@ -144,23 +145,10 @@ static void test_silence_and_counters(void)
 	close_all(st);
 }
 
-static int saved_level;
-static int quiet(void)
-{
-	saved_level = log_level_current;
-	log_set_level(LOG_LVL_ERROR);
-	return 0;
-}
-static int loud(void)
-{
-	log_set_level((enum log_level)saved_level);
-	return 0;
-}
-
 void suite_sstore(void);
 void suite_sstore(void)
 {
-	CU_pSuite s = CU_add_suite("sstore", quiet, loud);
+	CU_pSuite s = CU_add_suite("sstore", fx_quiet, fx_loud);
 	CU_add_test(s, "schema v1, vessels", test_schema_and_vessels);
 	CU_add_test(s, "reply ids per vessel; bad replies refused", test_replies);
 	CU_add_test(s, "silence alerts once per silence; counters", test_silence_and_counters);

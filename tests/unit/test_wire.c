@@ -23,6 +23,7 @@
 #include "shore/alert.h"
 #include "shore/store.h"
 #include "shore/wire.h"
+#include "tests/lib/fixture.h"
 #include "tests/lib/testutil.h"
 
 #define T0 1795000000
@@ -31,7 +32,6 @@
 static char *dir;
 static char path[TU_PATH_MAX];
 static const uint8_t pk[32] = {7};
-static int saved_level;
 
 static struct store *open_fresh(void)
 {
@@ -288,23 +288,10 @@ static void test_config_checks(void)
 	free(d);
 }
 
-static int quiet(void)
-{
-	saved_level = (int)log_level_current;
-	log_set_level(LOG_LVL_ERROR);
-	return sodium_init() < 0 ? -1 : 0;
-}
-
-static int loud(void)
-{
-	log_set_level((enum log_level)saved_level);
-	return 0;
-}
-
 void suite_wire(void);
 void suite_wire(void)
 {
-	CU_pSuite s = CU_add_suite("wire", quiet, loud);
+	CU_pSuite s = CU_add_suite("wire", fx_quiet, fx_loud);
 	CU_add_test(s, "replies: gateway ids unique per vessel; unknown/suspended refused",
 		    test_reply_gateway_ids);
 	CU_add_test(s, "alerts: new ones once, in order, backoff, no resend after restart",
